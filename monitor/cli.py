@@ -1,0 +1,435 @@
+"""The `inkwatch` command: parse options, call the pipeline or the store, print.
+
+Errors from below arrive as MonitorError and leave as one line, ``Error: …``, with the
+error's exit code (2 for configuration). ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import __version__, sources
+from monitor.config import (
+    Config,
+    default_config,
+    kind_defaults,
+    load_config,
+    resolve_config_path,
+)
+from monitor.errors import ConfigError, MonitorError
+from monitor.model import SourceConfig
+from monitor.store import AlertQuery, Store
+
+FORMATS = ("table", "json", "jsonl", "csv")
+TABLE_WIDTH = 100
+ALERT_FIELDS = (
+    "id",
+    "source",
+    "ref",
+    "url",
+    "title",
+    "summary",
+    "published",
+    "date",
+    "first_seen",
+    "updated",
+    "revision",
+    "brands",
+    "products",
+    "lots",
+    "hazards",
+    "country",
+    "category",
+    "action",
+)
+
+
+class App:
+    """What every command needs, built once from the global options."""
+
+    def __init__(self, config: str | None, db: str | None, debug: bool):
+        self.config_path, self.config_chosen = resolve_config_path(config)
+        self.db_option = db or os.environ.get("INKWATCH_DB")
+        self.debug = debug
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """sources.toml; a missing default file gives defaults, a missing chosen one an error."""
+        if self._config is None:
+            if self.config_chosen or self.config_path.exists():
+                self._config = load_config(self.config_path, sources.REGISTRY)
+            else:
+                self._config = default_config(sources.REGISTRY)
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.db_option) if self.db_option else self.config.settings.database
+
+    def store(self, *, create: bool = False) -> Store:
+        return Store.open(self.db_path, create=create)
+
+
+class Group(click.Group):
+    """Turns MonitorError into one `Error:` line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            app = ctx.obj
+            if isinstance(app, App) and app.debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    help="sources.toml to use (default: ./sources.toml, or $INKWATCH_CONFIG).",
+)
+@click.option(
+    "--db", metavar="PATH", help="Alert database (default: from [settings], or $INKWATCH_DB)."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.version_option(__version__, prog_name="inkwatch")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, db: str | None, debug: bool) -> None:
+    """InkWatch: pigment and ink safety alerts from regulators, for tattoo and PMU clinics."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = App(config, db, debug)
+
+
+def main() -> None:
+    cli(prog_name="inkwatch")
+
+
+# -- init -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_app
+def init(app: App) -> None:
+    """Create or upgrade the database; write a sample sources.toml where there is none."""
+    if not app.config_path.exists():
+        template = resources.files("monitor") / "data" / "sources.toml"
+        app.config_path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+        click.echo(f"Wrote {app.config_path}: the regulators to poll. Edit [settings] contact.")
+    else:
+        click.echo(f"Kept {app.config_path} (already there).")
+    with app.store(create=True) as store:
+        click.echo(
+            f"Database {store.path} is ready (schema version {store.schema_version}, "
+            f"{store.count_alerts()} alerts)."
+        )
+
+
+# -- fetch ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("names", nargs=-1, metavar="[SOURCE]...")
+@click.option(
+    "--from-file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Parse saved payloads (files or folders) instead of fetching. Repeatable.",
+)
+@pass_app
+def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...]) -> None:
+    """Poll the sources now (all enabled ones by default) and store what is new."""
+    # The fetch layer and parsers load only here, so read-only commands start quickly.
+    from monitor import pipeline
+    from monitor.fetch import Fetcher
+
+    if files:
+        if len(names) != 1:
+            raise ConfigError(
+                "--from-file needs exactly one SOURCE",
+                hint="write: inkwatch fetch SOURCE --from-file PATH",
+            )
+        cfg = _source_config(app.config, names[0])
+        with app.store(create=True) as store:
+            reports = []
+            for path in pipeline.payload_files(files):
+                reports.append(pipeline.ingest_file(cfg, path, store))
+                _print_report(reports[-1])
+        _finish(reports)
+        return
+    configs = (
+        [_source_config(app.config, n) for n in names] if names else app.config.enabled_sources()
+    )
+    if not configs:
+        raise ConfigError(
+            "no sources to poll",
+            where=str(app.config_path),
+            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
+        )
+    with app.store(create=True) as store, Fetcher(app.config.settings.fetch) as fetcher:
+        reports = pipeline.run_sources(configs, store, fetcher, progress=_print_report)
+    _finish(reports)
+
+
+def _source_config(config: Config, name: str) -> SourceConfig:
+    """A configured source, or a registered kind used with its defaults."""
+    if name in config.sources:
+        return config.sources[name]
+    if name in sources.REGISTRY:
+        return kind_defaults(sources.REGISTRY[name])
+    known = sorted(set(config.sources) | set(sources.REGISTRY))
+    raise ConfigError(
+        f"unknown source {name!r}",
+        where=str(config.path or "sources.toml"),
+        hint=f"use one of: {', '.join(known) or '(none configured)'}",
+    )
+
+
+def _print_report(report: Any) -> None:
+    if report.failed:
+        click.echo(f"{report.source}: error: {report.error}")
+        return
+    origin = (
+        f" [{Path(report.origin).name}]" if report.origin and "://" not in report.origin else ""
+    )
+    text = (
+        f"{report.source}{origin}: {report.outcome}: {len(report.new)} new, "
+        f"{len(report.updated)} updated, {report.unchanged} unchanged"
+    )
+    if report.skipped:
+        text += f", {report.skipped} skipped"
+    click.echo(f"{text} ({report.duration:.1f} s)")
+
+
+def _finish(reports: Sequence[Any]) -> None:
+    failed = sum(r.failed for r in reports)
+    if len(reports) > 1:
+        new = sum(len(r.new) for r in reports)
+        updated = sum(len(r.updated) for r in reports)
+        click.echo(f"Total: {new} new, {updated} updated, {failed} failed of {len(reports)} runs.")
+    if failed:
+        sys.exit(1)
+
+
+# -- alerts and show --------------------------------------------------------------------------
+
+
+def parse_when(text: str, *, end: bool = False, today: date | None = None) -> str:
+    """A date (``2024-05-01``), a date-time, or a span back from today (``30d``, ``12w``)."""
+    today = today or datetime.now(UTC).date()
+    rel = re.fullmatch(r"\s*(\d+)\s*([dwmy])\s*", text.lower())
+    if rel:
+        n, unit = int(rel.group(1)), rel.group(2)
+        days = {"d": 1, "w": 7, "m": 30, "y": 365}[unit] * n
+        day = today - timedelta(days=days)
+    else:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise click.BadParameter(
+                f"{text!r} is not a date; use 2024-05-01, or 30d / 12w / 6m / 1y back from today"
+            ) from None
+        if "T" in text or " " in text.strip():
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC).isoformat()
+        day = moment.date()
+    if end:  # --until a day includes that whole day
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
+def _format_option(f: Callable) -> Callable:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(f)
+
+
+@cli.command()
+@click.option("--since", help="From this date, or back from today: 30d, 12w, 6m, 1y.")
+@click.option("--until", help="Up to and including this date.")
+@click.option("--source", "sources_", multiple=True, help="Only this source (repeatable).")
+@click.option("--country", multiple=True, help="Only this country (repeatable).")
+@click.option("--search", metavar="TEXT", help="Full-text search; every word must appear.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--all", "all_", is_flag=True, help="No limit.")
+@_format_option
+@pass_app
+def alerts(
+    app: App,
+    since: str | None,
+    until: str | None,
+    sources_: tuple[str, ...],
+    country: tuple[str, ...],
+    search: str | None,
+    limit: int,
+    all_: bool,
+    fmt: str,
+) -> None:
+    """List stored alerts, newest first."""
+    query = AlertQuery(
+        since=parse_when(since) if since else None,
+        until=parse_when(until, end=True) if until else None,
+        sources=sources_,
+        countries=country,
+        search=search,
+        limit=None if all_ else limit,
+    )
+    with app.store() as store:
+        rows = [{k: row[k] for k in ALERT_FIELDS} for row in store.alerts(query)]
+    emit(rows, fmt, table=_alerts_table, empty="No alerts match.")
+
+
+@cli.command()
+@click.argument("alert_id", metavar="ID")
+@_format_option
+@pass_app
+def show(app: App, alert_id: str, fmt: str) -> None:
+    """Everything known about one alert (--format json includes the raw record)."""
+    with app.store() as store:
+        row = store.alert(alert_id)
+    if row is None:
+        raise MonitorError(f"no alert with id {alert_id!r}", hint="list ids with `inkwatch alerts`")
+    if fmt == "table":
+        for key in ALERT_FIELDS:
+            value = row[key]
+            value = "; ".join(value) if isinstance(value, list) else value
+            click.echo(f"{key + ':':<12} {'' if value is None else value}")
+        return
+    if fmt not in ("json", "jsonl"):
+        row = {k: row[k] for k in ALERT_FIELDS}
+    emit([row], fmt if fmt != "json" else "json-one", table=_alerts_table)
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+
+@cli.command("sources")
+@_format_option
+@pass_app
+def sources_cmd(app: App, fmt: str) -> None:
+    """Each configured source: kind, interval, and how its last runs went."""
+    store = app.store() if app.db_path.exists() else None
+    rows = []
+    for cfg in app.config.sources.values():
+        state = store.source_state(cfg.name) if store else {}
+        rows.append(
+            {
+                "name": cfg.name,
+                "kind": cfg.kind,
+                "enabled": cfg.enabled,
+                "interval": _span(cfg.interval),
+                "url": cfg.url,
+                "last_success": state.get("last_success"),
+                "last_error": state.get("last_error"),
+                "last_error_at": state.get("last_error_at"),
+                "consecutive_failures": state.get("consecutive_failures", 0),
+                "items_last": state.get("items_last"),
+            }
+        )
+    if store:
+        store.close()
+    emit(rows, fmt, table=_sources_table, empty="No sources configured.")
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def emit(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    *,
+    table: Callable[[list[dict]], Iterable[str]],
+    empty: str = "",
+) -> None:
+    """Print rows as a table, JSON (an array; ``json-one``: one object), JSON lines or CSV."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "json-one":
+        click.echo(json.dumps(rows[0], ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(_csv(rows), nl=False)
+    elif rows:
+        for line in table(rows):
+            click.echo(line)
+    elif empty:
+        click.echo(empty, err=True)
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def _cut(text: Any, width: int) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _alerts_table(rows: list[dict[str, Any]]) -> Iterable[str]:
+    widths = (16, 10, 16, 12)
+    title_width = TABLE_WIDTH - sum(widths) - len(widths)
+    yield f"{'ID':<16} {'DATE':<10} {'SOURCE':<16} {'COUNTRY':<12} TITLE"
+    for row in rows:
+        yield (
+            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {_cut(row['source'], 16):<16} "
+            f"{_cut(row['country'], 12):<12} {_cut(row['title'], title_width)}"
+        )
+
+
+def _sources_table(rows: list[dict[str, Any]]) -> Iterable[str]:
+    yield f"{'SOURCE':<18} {'KIND':<17} {'EVERY':<6} {'LAST SUCCESS':<20} {'FAILS':>5} {'ITEMS':>6}"
+    for row in rows:
+        success = (row["last_success"] or "never")[:19].replace("T", " ")
+        name = row["name"] + ("" if row["enabled"] else " (off)")
+        items = "" if row["items_last"] is None else row["items_last"]
+        yield (
+            f"{_cut(name, 18):<18} {_cut(row['kind'], 17):<17} {row['interval']:<6} "
+            f"{success:<20} {row['consecutive_failures']:>5} {items:>6}"
+        )
+        if row["last_error"]:
+            yield f"    last error: {_cut(row['last_error'], TABLE_WIDTH - 16)}"

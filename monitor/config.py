@@ -1,0 +1,426 @@
+"""sources.toml → typed settings. Unknown keys and kinds are rejected with the allowed ones listed.
+
+Every problem is a ConfigError naming the file (and line, where it can be found), what is
+wrong and what to do. Relative paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.errors import ConfigError
+from monitor.model import FetchPolicy, SourceConfig, SourceKind
+
+DEFAULT_CONFIG = "sources.toml"
+DEFAULT_DATABASE = "alerts.db"
+SMTP_SECURITY = ("none", "starttls", "tls")
+SOURCE_KEYS = ("kind", "url", "interval", "enabled")
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """``[settings]``: where the database lives and how to behave on the network."""
+
+    database: Path
+    contact: str
+    fetch: FetchPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """``[email]``: the sender, the operator's address and the transport."""
+
+    from_addr: str = "inkwatch@localhost"
+    admin: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    mbox_path: Path = Path("inkwatch.mbox")
+
+    @property
+    def smtp_password(self) -> str:
+        """The SMTP password is never in a file: it comes from INKWATCH_SMTP_PASSWORD."""
+        return os.environ.get("INKWATCH_SMTP_PASSWORD", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything sources.toml says, with defaults filled in."""
+
+    path: Path | None
+    settings: Settings
+    email: EmailSettings
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+
+    def enabled_sources(self) -> list[SourceConfig]:
+        return [s for s in self.sources.values() if s.enabled]
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"6h"``, ``"1d"``, ``"1w"`` or combinations such as ``"1h30m"``."""
+    cleaned = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f'{text!r} is not a duration; write it like "90s", "15m", "6h" or "1d"')
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def parse_size(value: int | str) -> int:
+    """A byte count: ``67108864`` or ``"64MB"``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f'{value!r} is not a size; write it like "64MB" or a number of bytes')
+    number, unit = match.groups()
+    unit = unit.lower()
+    if unit and not unit.endswith("b"):
+        unit += "b"
+    return int(float(number) * _SIZES[unit])
+
+
+def default_user_agent(contact: str) -> str:
+    return f"InkWatch/{__version__} (pigment safety-alert monitor; contact: {contact})"
+
+
+class _Reader:
+    """Reads one table of the file, checking keys and types and naming the key path on error."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+
+    def fail(self, table: str, key: str | None, message: str, hint: str) -> ConfigError:
+        line = self._line_of(table, key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ConfigError(message, where=where, hint=hint)
+
+    def _line_of(self, table: str, key: str | None) -> int | None:
+        """Best-effort line number of ``key`` inside ``[table]`` (or of the header itself)."""
+        header = re.compile(
+            r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, table.split("."))) + r"\s*\]"
+        )
+        start = next((i for i, ln in enumerate(self.lines) if header.match(ln)), None)
+        if start is None:
+            return None
+        if key is None:
+            return start + 1
+        key_re = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        for i in range(start + 1, len(self.lines)):
+            if re.match(r"^\s*\[", self.lines[i]):
+                break
+            if key_re.match(self.lines[i]):
+                return i + 1
+        return start + 1
+
+    def table(self, data: Mapping[str, Any], table: str, allowed: Mapping[str, Any]) -> dict:
+        """Check that ``data`` only has ``allowed`` keys with the default's type; fill defaults."""
+        if not isinstance(data, dict):
+            raise self.fail(table, None, f"[{table}] must be a table", f"write it as [{table}]")
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise self.fail(
+                table,
+                unknown[0],
+                f"unknown key '{unknown[0]}' in [{table}]",
+                f"allowed keys: {', '.join(sorted(allowed))}",
+            )
+        result = dict(allowed)
+        for key, value in data.items():
+            result[key] = self.typed(table, key, value, allowed[key])
+        return result
+
+    def typed(self, table: str, key: str, value: Any, default: Any) -> Any:
+        expected = type(default)
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if expected is list:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not ok:
+            raise self.fail(
+                table,
+                key,
+                f"{table}.{key} must be {_type_name(default)}, not {_type_name(value)} ({value!r})",
+                f"write it like {key} = {_example(default)}",
+            )
+        return value
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    if isinstance(value, list):
+        return "a list of strings"
+    return names.get(type(value), type(value).__name__)
+
+
+def _example(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, list):
+        return '["word", "another"]'
+    if isinstance(default, str):
+        return f'"{default}"' if default else '"…"'
+    return repr(default)
+
+
+_SETTINGS_DEFAULTS: dict[str, Any] = {
+    "database": DEFAULT_DATABASE,
+    "contact": "",
+    "user_agent": "",
+    "connect_timeout": 10.0,
+    "read_timeout": 30.0,
+    "total_timeout": 120.0,
+    "max_body_size": "64MB",
+    "max_redirects": 5,
+    "retries": 3,
+    "retry_after_max": 300.0,
+    "host_spacing": 2.0,
+}
+
+_EMAIL_DEFAULTS: dict[str, Any] = {
+    "from": "inkwatch@localhost",
+    "admin": "",
+    "smtp_host": "",
+    "smtp_port": 587,
+    "smtp_security": "starttls",
+    "smtp_username": "",
+    "mbox_path": "inkwatch.mbox",
+}
+
+
+def kind_defaults(kind: SourceKind) -> SourceConfig:
+    """A source of ``kind`` with every default, named after the kind (``kind`` alone is valid)."""
+    return SourceConfig(
+        name=kind.name,
+        kind=kind.name,
+        url=kind.url,
+        interval=parse_duration(kind.interval),
+        options=dict(kind.options),
+    )
+
+
+def resolve_config_path(option: str | os.PathLike | None) -> tuple[Path, bool]:
+    """The config file to use and whether the person chose it (option or INKWATCH_CONFIG)."""
+    if option:
+        return Path(option), True
+    env = os.environ.get("INKWATCH_CONFIG")
+    if env:
+        return Path(env), True
+    return Path(DEFAULT_CONFIG), False
+
+
+def default_config(kinds: Mapping[str, SourceKind], base: Path | None = None) -> Config:
+    """The configuration used when there is no file: no sources, defaults everywhere."""
+    return _build(Path(DEFAULT_CONFIG), {}, kinds, base or Path.cwd(), exists=False)
+
+
+def load_config(path: Path, kinds: Mapping[str, SourceKind]) -> Config:
+    """Read and validate ``path``. ``kinds`` is the registry of source kinds."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found",
+            where=str(path),
+            hint="run `inkwatch init` to create one, or pass --config PATH",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the file ({exc.strerror})",
+            where=str(path),
+            hint="check the path and its permissions",
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (bad byte at offset {exc.start})",
+            where=str(path),
+            hint="save the file as UTF-8",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(path, exc) from None
+    return _build(path, data, kinds, path.resolve().parent, text=text)
+
+
+def _syntax_error(path: Path, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    message = str(exc)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    where = str(path)
+    if match:
+        where = f"{path}:{match.group(1)}:{match.group(2)}"
+        message = message[: match.start()].strip()
+    elif "(at end of document)" in message:
+        where = f"{path}:{len(path.read_text(errors='replace').splitlines()) or 1}"
+        message = message.replace("(at end of document)", "").strip()
+    return ConfigError(
+        f"TOML syntax error: {message}",
+        where=where,
+        hint="fix the line shown (see https://toml.io for the syntax)",
+    )
+
+
+def _build(
+    path: Path,
+    data: dict,
+    kinds: Mapping[str, SourceKind],
+    base: Path,
+    *,
+    text: str = "",
+    exists: bool = True,
+) -> Config:
+    reader = _Reader(path, text)
+    top = {"settings": {}, "email": {}, "sources": {}}
+    unknown = sorted(set(data) - set(top))
+    if unknown:
+        raise reader.fail(
+            unknown[0],
+            None,
+            f"unknown table [{unknown[0]}]",
+            "allowed tables: [settings], [email], [sources.<name>]",
+        )
+    settings = _settings(reader, data.get("settings", {}), base)
+    email = _email(reader, data.get("email", {}), base)
+    sources_data = data.get("sources", {})
+    if not isinstance(sources_data, dict):
+        raise reader.fail(
+            "sources",
+            None,
+            "sources must be tables",
+            'write each source as [sources.<name>] with kind = "…"',
+        )
+    sources = {name: _source(reader, name, table, kinds) for name, table in sources_data.items()}
+    return Config(path if exists else None, settings, email, sources)
+
+
+def _settings(reader: _Reader, data: dict, base: Path) -> Settings:
+    values = reader.table(data, "settings", _SETTINGS_DEFAULTS)
+    try:
+        max_body = parse_size(values["max_body_size"])
+    except ValueError as exc:
+        raise reader.fail(
+            "settings",
+            "max_body_size",
+            f"settings.max_body_size: {exc}",
+            'write it like max_body_size = "64MB"',
+        ) from None
+    for key in ("connect_timeout", "read_timeout", "total_timeout", "host_spacing"):
+        if values[key] < 0:
+            raise reader.fail(
+                "settings", key, f"settings.{key} must not be negative", "give a number of seconds"
+            )
+    contact = values["contact"]
+    policy = FetchPolicy(
+        user_agent=values["user_agent"] or default_user_agent(contact or "not configured"),
+        connect_timeout=values["connect_timeout"],
+        read_timeout=values["read_timeout"],
+        total_timeout=values["total_timeout"],
+        max_body_bytes=max_body,
+        max_redirects=values["max_redirects"],
+        retries=values["retries"],
+        retry_after_max=values["retry_after_max"],
+        host_spacing=values["host_spacing"],
+    )
+    return Settings(database=base / values["database"], contact=contact, fetch=policy)
+
+
+def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
+    if "smtp_password" in data:
+        raise reader.fail(
+            "email",
+            "smtp_password",
+            "email.smtp_password is not read from files",
+            "remove it and set the INKWATCH_SMTP_PASSWORD environment variable",
+        )
+    values = reader.table(data, "email", _EMAIL_DEFAULTS)
+    if values["smtp_security"] not in SMTP_SECURITY:
+        raise reader.fail(
+            "email",
+            "smtp_security",
+            f"email.smtp_security is {values['smtp_security']!r}",
+            f"use one of: {', '.join(SMTP_SECURITY)}",
+        )
+    return EmailSettings(
+        from_addr=values["from"],
+        admin=values["admin"],
+        smtp_host=values["smtp_host"],
+        smtp_port=values["smtp_port"],
+        smtp_security=values["smtp_security"],
+        smtp_username=values["smtp_username"],
+        mbox_path=base / values["mbox_path"],
+    )
+
+
+def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKind]) -> SourceConfig:
+    table = f"sources.{name}"
+    if not isinstance(data, dict):
+        raise reader.fail(
+            table, None, f"[{table}] must be a table", f'write it as [{table}] with kind = "…"'
+        )
+    kind_name = data.get("kind", name if name in kinds else None)
+    if kind_name is None:
+        raise reader.fail(
+            table,
+            None,
+            f"[{table}] has no kind",
+            f'add kind = "…", one of: {", ".join(sorted(kinds))}',
+        )
+    if kind_name not in kinds:
+        raise reader.fail(
+            table,
+            "kind",
+            f"unknown kind {kind_name!r} in [{table}]",
+            f"use one of: {', '.join(sorted(kinds))}",
+        )
+    kind = kinds[kind_name]
+    allowed = {
+        "kind": kind_name,
+        "url": kind.url,
+        "interval": kind.interval,
+        "enabled": True,
+        **kind.options,
+    }
+    values = reader.table(data, table, allowed)
+    try:
+        interval = parse_duration(values["interval"])
+    except ValueError as exc:
+        raise reader.fail(
+            table, "interval", f"{table}.interval: {exc}", 'write it like interval = "6h"'
+        ) from None
+    url = values["url"]
+    if not re.match(r"^https?://", url):
+        raise reader.fail(
+            table,
+            "url",
+            f"{table}.url {url!r} is not an http(s) URL",
+            "give the full address, starting with https://",
+        )
+    options = {key: values[key] for key in kind.options}
+    return SourceConfig(
+        name=name,
+        kind=kind_name,
+        url=url,
+        interval=interval,
+        enabled=values["enabled"],
+        options=options,
+    )

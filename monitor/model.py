@@ -1,0 +1,118 @@
+"""The data that flows between stages: frozen dataclasses and alert identity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+def alert_id(source: str, ref: str) -> str:
+    """The stable id of an alert: the same (source, ref) always gives the same id.
+
+    Sixteen hex digits (64 bits) keep ids short enough to type while making a
+    collision among millions of alerts practically impossible.
+    """
+    digest = hashlib.sha256(f"{source}\x1f{ref}".encode()).hexdigest()
+    return digest[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One regulator notice, normalized. ``raw`` is the source record (JSON-able)."""
+
+    source: str
+    ref: str
+    url: str = ""
+    title: str = ""
+    summary: str = ""
+    published: datetime | None = None
+    brands: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    lots: tuple[str, ...] = ()
+    hazards: tuple[str, ...] = ()
+    country: str = ""
+    category: str = ""
+    action: str = ""
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        return alert_id(self.source, self.ref)
+
+    def content_hash(self) -> str:
+        """Hash of the normalized fields; a change means the regulator updated the notice."""
+        fields = [
+            self.url,
+            self.title,
+            self.summary,
+            self.published.isoformat() if self.published else "",
+            list(self.brands),
+            list(self.products),
+            list(self.lots),
+            list(self.hazards),
+            self.country,
+            self.category,
+            self.action,
+        ]
+        blob = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record a parser could not use; the run goes on and counts it."""
+
+    ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKind:
+    """A kind of source: what it is, where it lives by default, which keys it takes.
+
+    ``options`` maps each kind-specific key to its default; the default's type is the
+    type the key must have. ``module`` is imported only when the kind is first used,
+    so commands that only read the database stay quick to start.
+    """
+
+    name: str
+    description: str
+    module: str
+    url: str
+    interval: str = "6h"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One configured source: ``[sources.<name>]`` in sources.toml, defaults filled in."""
+
+    name: str
+    kind: str
+    url: str
+    interval: timedelta
+    enabled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def option(self, key: str) -> Any:
+        return self.options[key]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """How politely and defensively to talk to regulators' servers ([settings] in sources.toml)."""
+
+    user_agent: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 120.0
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 3
+    backoff_base: float = 1.0
+    retry_after_max: float = 300.0
+    host_spacing: float = 2.0

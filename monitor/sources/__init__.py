@@ -1,0 +1,77 @@
+"""Source kinds: one module per regulator, registered here by kind.
+
+Each module provides ``parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]``.
+Modules are imported on first use (see ``parser_for``), so reading the database never
+pays for the HTML and feed libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+
+from monitor.model import Alert, Skipped, SourceConfig, SourceKind
+
+Parser = Callable[[bytes, SourceConfig], Iterator[Alert | Skipped]]
+
+_KINDS = (
+    SourceKind(
+        name="eu_safety_gate",
+        description="EU Safety Gate (ex-RAPEX) weekly reports, XML",
+        module="monitor.sources.eu_safety_gate",
+        url="https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/list/xml/en",
+        interval="6h",
+    ),
+    SourceKind(
+        name="health_canada",
+        description="Health Canada Recalls and Safety Alerts, open-data bulk JSON",
+        module="monitor.sources.health_canada",
+        url=(
+            "https://recalls-rappels.canada.ca/sites/default/files/"
+            "opendata-donneesouvertes/HCRSAMOpenData.json"
+        ),
+        interval="1d",
+        options={"organizations": ["Consumer product safety"]},
+    ),
+    SourceKind(
+        name="oecd_recalls",
+        description="OECD GlobalRecalls portal: 7-day RSS or search JSON (ids and links only)",
+        module="monitor.sources.oecd_recalls",
+        url="https://globalrecalls.oecd.org/ws/rss.xqy",
+        interval="1d",
+    ),
+    SourceKind(
+        name="accc_recalls",
+        description="Product Safety Australia (ACCC) recalls RSS",
+        module="monitor.sources.accc_recalls",
+        url="https://www.productsafety.gov.au/rss/feed.xml/psa_recall",
+        interval="12h",
+    ),
+    SourceKind(
+        name="federal_register",
+        description="US Federal Register: FDA documents about tattoo inks (regulatory notices)",
+        module="monitor.sources.federal_register",
+        url=(
+            "https://www.federalregister.gov/api/v1/documents.json"
+            "?conditions[agencies][]=food-and-drug-administration&conditions[term]=tattoo"
+            "&order=newest&per_page=100"
+        ),
+        interval="1d",
+    ),
+    SourceKind(
+        name="feed",
+        description="Any RSS or Atom feed, with optional include/exclude keywords",
+        module="monitor.sources.feed",
+        url="https://example.org/feed.xml",
+        interval="1h",
+        options={"include": [], "exclude": [], "country": ""},
+    ),
+)
+
+REGISTRY: dict[str, SourceKind] = {kind.name: kind for kind in _KINDS}
+
+
+def parser_for(kind: str) -> Parser:
+    """The parse function of a registered kind."""
+    module = importlib.import_module(REGISTRY[kind].module)
+    return module.parse

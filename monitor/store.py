@@ -1,0 +1,489 @@
+"""alerts.db: migrations, idempotent upserts, queries and full-text search.
+
+The only module that writes SQL. The connection runs in autocommit mode and every change
+happens inside an explicit ``with store.transaction():`` so that a source run is all or
+nothing: a crash in the middle leaves the database as it was before the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from monitor.errors import StoreError
+from monitor.model import Alert
+
+log = logging.getLogger(__name__)
+
+LIST_FIELDS = ("brands", "products", "lots", "hazards")
+TEXT_FIELDS = ("url", "title", "summary", "country", "category", "action")
+_LOOKUP_CHUNK = 900  # well under SQLite's host-parameter limit
+
+_SCHEMA_1 = """
+CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL DEFAULT '',
+    published TEXT,
+    date TEXT NOT NULL,
+    brands TEXT NOT NULL DEFAULT '[]',
+    products TEXT NOT NULL DEFAULT '[]',
+    lots TEXT NOT NULL DEFAULT '[]',
+    hazards TEXT NOT NULL DEFAULT '[]',
+    country TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL DEFAULT '',
+    raw TEXT,
+    content_hash TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1,
+    first_seen TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (source, ref)
+);
+CREATE INDEX alerts_date ON alerts (date);
+CREATE INDEX alerts_source_date ON alerts (source, date);
+CREATE VIRTUAL TABLE alerts_fts USING fts5 (
+    title, summary, brands, products, lots, hazards,
+    content = 'alerts', content_rowid = 'rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER alerts_fts_insert AFTER INSERT ON alerts BEGIN
+    INSERT INTO alerts_fts (rowid, title, summary, brands, products, lots, hazards)
+    VALUES (new.rowid, new.title, new.summary, new.brands, new.products, new.lots, new.hazards);
+END;
+CREATE TRIGGER alerts_fts_delete AFTER DELETE ON alerts BEGIN
+    INSERT INTO alerts_fts (alerts_fts, rowid, title, summary, brands, products, lots, hazards)
+    VALUES ('delete', old.rowid, old.title, old.summary, old.brands, old.products, old.lots, old.hazards);
+END;
+CREATE TRIGGER alerts_fts_update AFTER UPDATE OF title, summary, brands, products, lots, hazards
+ON alerts BEGIN
+    INSERT INTO alerts_fts (alerts_fts, rowid, title, summary, brands, products, lots, hazards)
+    VALUES ('delete', old.rowid, old.title, old.summary, old.brands, old.products, old.lots, old.hazards);
+    INSERT INTO alerts_fts (rowid, title, summary, brands, products, lots, hazards)
+    VALUES (new.rowid, new.title, new.summary, new.brands, new.products, new.lots, new.hazards);
+END;
+CREATE TABLE source_state (
+    source TEXT PRIMARY KEY,
+    last_attempt TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    items_last INTEGER,
+    items_max INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE http_cache (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    fetched_at TEXT NOT NULL
+);
+"""
+
+# Each entry upgrades the schema by one version; never edit a released entry, append one.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """What one batch of alerts did to the database."""
+
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def add(self, other: UpsertResult) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters for ``Store.alerts``; dates are ISO strings compared with the alert's date."""
+
+    since: str | None = None
+    until: str | None = None
+    sources: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    search: str | None = None
+    limit: int | None = 50
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def fts_query(text: str) -> str:
+    """Turn what a person typed into a safe FTS5 query: every word must appear.
+
+    A trailing ``*`` keeps its prefix meaning; everything else is quoted, so
+    punctuation and FTS keywords in the text cannot break the query.
+    """
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', '""')
+        if word:
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
+class Store:
+    """The alert database. Open it with ``Store.open``; use it as a context manager."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.path = path
+
+    # -- opening and migrations -------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> Store:
+        """Open (and create or upgrade) the database at ``path``."""
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(
+                "no alert database here yet",
+                where=str(path),
+                hint="run `inkwatch init` then `inkwatch fetch`, or pass --db PATH",
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the database ({exc})",
+                where=str(path),
+                hint="check that the file is an InkWatch database and is writable",
+            ) from None
+        store = cls(sqlite_utils.Database(conn), path)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Bring the schema up to date in place; refuse a database from a newer InkWatch."""
+        try:
+            current = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"not a readable SQLite database ({exc})",
+                where=str(self.path),
+                hint="point --db at an InkWatch database, or move this file away",
+            ) from None
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"this database has schema version {current}, written by a newer InkWatch "
+                f"(this one knows up to {SCHEMA_VERSION})",
+                where=str(self.path),
+                hint="upgrade InkWatch, or use a backup made with this version",
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            log.info("upgrading %s to schema version %d", self.path, version)
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[version - 1]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version}")
+        return SCHEMA_VERSION
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: commit on success, roll back on any exception."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @property
+    def total_changes(self) -> int:
+        """Rows changed through this connection since it opened (for tests and reports)."""
+        return self.db.conn.total_changes
+
+    # -- writing alerts -----------------------------------------------------------------
+
+    def upsert_alerts(self, alerts: Iterable[Alert], *, now: str | None = None) -> UpsertResult:
+        """Insert new alerts, update changed ones (revision + 1, first_seen kept), skip the rest.
+
+        Re-ingesting the same alerts writes nothing. Call inside ``transaction()``.
+        """
+        now = now or utcnow()
+        batch: dict[str, Alert] = {}
+        for alert in alerts:
+            batch[alert.id] = alert  # a repeat within one batch: the last one wins
+        result = UpsertResult()
+        ids = list(batch)
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            known = self._known_hashes(chunk)
+            inserts, updates = [], []
+            for alert_id in chunk:
+                alert = batch[alert_id]
+                digest = alert.content_hash()
+                if alert_id not in known:
+                    inserts.append(_row(alert, digest, now))
+                    result.new.append(alert_id)
+                elif known[alert_id] != digest:
+                    updates.append(_row(alert, digest, now))
+                    result.updated.append(alert_id)
+                else:
+                    result.unchanged += 1
+            self._write(inserts, updates)
+        return result
+
+    def _known_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(ids))
+        sql = f"SELECT id, content_hash FROM alerts WHERE id IN ({marks})"
+        return dict(self.db.execute(sql, list(ids)).fetchall())
+
+    def _write(self, inserts: list[tuple], updates: list[tuple]) -> None:
+        if inserts:
+            self.db.conn.executemany(_INSERT, [(*row, row[-1]) for row in inserts])
+        if updates:
+            self.db.conn.executemany(_UPDATE, [(*row[2:-1], row[-1], row[0]) for row in updates])
+
+    # -- reading alerts -------------------------------------------------------------------
+
+    def alerts(self, query: AlertQuery) -> list[dict[str, Any]]:
+        """Alerts matching ``query``, newest first."""
+        where, params = [], []
+        if query.search:
+            match = fts_query(query.search)
+            if not match:
+                return []
+            where.append("a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)")
+            params.append(match)
+        if query.since:
+            where.append("a.date >= ?")
+            params.append(query.since)
+        if query.until:
+            where.append("a.date < ?")
+            params.append(query.until)
+        for column, values in (("source", query.sources), ("country", query.countries)):
+            if values:
+                collate = " COLLATE NOCASE" if column == "country" else ""
+                where.append(f"a.{column}{collate} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        sql = f"SELECT a.* FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
+        sql += " ORDER BY a.date DESC, a.rowid DESC"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        try:
+            cursor = self.db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(
+                f"the query failed ({exc})", where=str(self.path), hint="simplify the --search text"
+            ) from None
+        return [
+            _decode(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+            for row in cursor
+        ]
+
+    def alert(self, id_or_prefix: str) -> dict[str, Any] | None:
+        """One alert by id, or by an unambiguous id prefix (at least 4 characters)."""
+        rows = self.db.execute("SELECT * FROM alerts WHERE id = ?", [id_or_prefix]).fetchall()
+        if not rows and len(id_or_prefix) >= 4:
+            rows = self.db.execute(
+                "SELECT * FROM alerts WHERE id >= ? AND id < ? LIMIT 2",
+                [id_or_prefix, id_or_prefix + "\uffff"],
+            ).fetchall()
+            if len(rows) > 1:
+                raise StoreError(
+                    f"alert id prefix {id_or_prefix!r} is ambiguous",
+                    hint="give more characters of the id",
+                )
+        if not rows:
+            return None
+        columns = [c[0] for c in self.db.execute("SELECT * FROM alerts LIMIT 0").description]
+        return _decode(dict(zip(columns, rows[0], strict=True)))
+
+    def count_alerts(self, source: str | None = None) -> int:
+        if source is None:
+            return self.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+        sql = "SELECT count(*) FROM alerts WHERE source = ?"
+        return self.db.execute(sql, [source]).fetchone()[0]
+
+    # -- source state and HTTP validators -----------------------------------------------------
+
+    def source_state(self, source: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM source_state WHERE source = ?", [source]).fetchone()
+        if row is None:
+            return {
+                "source": source,
+                "consecutive_failures": 0,
+                "items_last": None,
+                "items_max": 0,
+                "last_attempt": None,
+                "last_success": None,
+                "last_error": None,
+                "last_error_at": None,
+            }
+        columns = [c[0] for c in self.db.execute("SELECT * FROM source_state LIMIT 0").description]
+        return dict(zip(columns, row, strict=True))
+
+    def record_success(self, source: str, *, items: int | None, now: str | None = None) -> None:
+        """A run that worked; ``items`` is how many records the parse gave (None: not parsed)."""
+        now = now or utcnow()
+        self.db.execute(
+            """INSERT INTO source_state (source, last_attempt, last_success, consecutive_failures,
+                                         items_last, items_max)
+               VALUES (?, ?, ?, 0, ?, coalesce(?, 0))
+               ON CONFLICT (source) DO UPDATE SET
+                 last_attempt = excluded.last_attempt, last_success = excluded.last_success,
+                 consecutive_failures = 0,
+                 items_last = coalesce(excluded.items_last, items_last),
+                 items_max = max(items_max, excluded.items_max)""",
+            [source, now, now, items, items],
+        )
+
+    def record_failure(self, source: str, error: str, *, now: str | None = None) -> int:
+        """A run that failed; returns the number of failures in a row."""
+        now = now or utcnow()
+        self.db.execute(
+            """INSERT INTO source_state (source, last_attempt, last_error, last_error_at,
+                                         consecutive_failures)
+               VALUES (?, ?, ?, ?, 1)
+               ON CONFLICT (source) DO UPDATE SET
+                 last_attempt = excluded.last_attempt, last_error = excluded.last_error,
+                 last_error_at = excluded.last_error_at,
+                 consecutive_failures = consecutive_failures + 1""",
+            [source, now, error, now],
+        )
+        return self.source_state(source)["consecutive_failures"]
+
+    def http_cache(self, url: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT etag, last_modified, body_hash FROM http_cache WHERE url = ?", [url]
+        ).fetchone()
+        return dict(zip(("etag", "last_modified", "body_hash"), row, strict=True)) if row else None
+
+    def save_http_cache(
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        now: str | None = None,
+    ) -> None:
+        self.db.execute(
+            """INSERT INTO http_cache (url, etag, last_modified, body_hash, fetched_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                 last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                 fetched_at = excluded.fetched_at""",
+            [url, etag, last_modified, body_hash, now or utcnow()],
+        )
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+_COLUMNS = (
+    "id",
+    "source",
+    "ref",
+    "url",
+    "title",
+    "summary",
+    "published",
+    "date",
+    "brands",
+    "products",
+    "lots",
+    "hazards",
+    "country",
+    "category",
+    "action",
+    "raw",
+    "content_hash",
+    "first_seen",
+    "updated",
+)
+_INSERT = (
+    f"INSERT INTO alerts ({', '.join(_COLUMNS)}, revision) "
+    f"VALUES ({', '.join('?' * len(_COLUMNS))}, 1)"
+)
+_UPDATE = (
+    "UPDATE alerts SET "
+    + ", ".join(f"{c} = ?" for c in _COLUMNS[2:-2])
+    + ", updated = ?, revision = revision + 1 WHERE id = ?"
+)
+
+
+def _row(alert: Alert, digest: str, now: str) -> tuple:
+    """The column values of ``alert`` in ``_COLUMNS`` order, without the trailing ``updated``."""
+    published = alert.published.astimezone(UTC).isoformat() if alert.published else None
+    return (
+        alert.id,
+        alert.source,
+        alert.ref,
+        alert.url,
+        alert.title,
+        alert.summary,
+        published,
+        published or now,
+        json.dumps(alert.brands, ensure_ascii=False),
+        json.dumps(alert.products, ensure_ascii=False),
+        json.dumps(alert.lots, ensure_ascii=False),
+        json.dumps(alert.hazards, ensure_ascii=False),
+        alert.country,
+        alert.category,
+        alert.action,
+        json.dumps(alert.raw, ensure_ascii=False, default=str) if alert.raw is not None else None,
+        digest,
+        now,
+    )
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key in LIST_FIELDS:
+        row[key] = json.loads(row[key]) if row.get(key) else []
+    if row.get("raw"):
+        row["raw"] = json.loads(row["raw"])
+    return row
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (triggers contain ';' inside BEGIN … END)."""
+    statements, buffer = [], ""
+    for line in script.strip().splitlines():
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements

@@ -1,0 +1,189 @@
+"""sources.toml validation: every error names the file (and line), what is wrong, what to do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import sources
+from monitor.config import load_config, parse_duration, parse_size
+from monitor.errors import ConfigError
+from monitor.model import SourceKind
+
+KINDS = {
+    "feed": SourceKind("feed", "any feed", "monitor.sources.feed", "https://example.org/rss",
+                       "1h", {"include": [], "country": ""}),
+    "other": SourceKind("other", "other", "monitor.sources.other", "https://example.org/x"),
+}
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "sources.toml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, KINDS)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("15m", 900), ("6h", 21600), ("1d", 86400), ("1w", 604800), ("1h30m", 5400)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "6", "6x", "h6", "0s", "1h 3"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_sizes() -> None:
+    assert parse_size("64MB") == 64 * 1024 * 1024
+    assert parse_size("10 kb") == 10240
+    assert parse_size(123) == 123
+    with pytest.raises(ValueError):
+        parse_size("lots")
+
+
+def test_kind_alone_is_a_valid_source(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[sources.news]\nkind = "feed"\n'), KINDS)
+    news = config.sources["news"]
+    assert news.url == "https://example.org/rss"
+    assert news.interval == timedelta(hours=1)
+    assert news.enabled is True
+    assert news.options == {"include": [], "country": ""}
+
+
+def test_section_named_after_a_kind_needs_no_kind_key(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[sources.feed]\n"), KINDS)
+    assert config.sources["feed"].kind == "feed"
+
+
+def test_full_file(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[settings]
+database = "data/alerts.db"
+contact = "ops@clinic.example"
+total_timeout = 30
+max_body_size = "8MB"
+
+[email]
+from = "inkwatch@clinic.example"
+admin = "ops@clinic.example"
+smtp_host = "127.0.0.1"
+smtp_port = 2525
+smtp_security = "none"
+
+[sources.local]
+kind = "feed"
+url = "http://127.0.0.1:8080/rss.xml"
+interval = "90s"
+include = ["tattoo", "ink"]
+""")
+    config = load_config(path, KINDS)
+    assert config.settings.database == tmp_path / "data" / "alerts.db"
+    assert config.settings.fetch.total_timeout == 30.0
+    assert config.settings.fetch.max_body_bytes == 8 * 1024 * 1024
+    assert "ops@clinic.example" in config.settings.fetch.user_agent
+    assert config.settings.fetch.user_agent.startswith("InkWatch/")
+    assert config.email.smtp_port == 2525
+    assert config.email.mbox_path == tmp_path / "inkwatch.mbox"
+    local = config.sources["local"]
+    assert local.url == "http://127.0.0.1:8080/rss.xml"
+    assert local.interval == timedelta(seconds=90)
+    assert local.options["include"] == ["tattoo", "ink"]
+
+
+def test_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, '[settings]\ncontact = "a@b.c"\ninterval 6h\n')
+    err = error_of(path)
+    assert str(err).startswith(f"{path}:3:")
+    assert "TOML syntax error" in str(err)
+
+
+def test_unknown_key_lists_allowed_keys_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sources.news]\nkind = "feed"\nintervall = "6h"\n')
+    err = str(error_of(path))
+    assert err.startswith(f"{path}:3: unknown key 'intervall' in [sources.news]")
+    assert "allowed keys: country, enabled, include, interval, kind, url" in err
+
+
+def test_unknown_settings_key(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, "[settings]\ndatabse = 'x.db'\n")))
+    assert "unknown key 'databse' in [settings]" in err
+    assert "database" in err.split("allowed keys:")[1]
+
+
+def test_unknown_kind_lists_kinds(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sources.x]\nkind = "rss"\n')
+    err = str(error_of(path))
+    assert err == f"{path}:2: unknown kind 'rss' in [sources.x] — use one of: feed, other"
+
+
+def test_missing_kind(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, "[sources.x]\nurl = 'https://a.b/'\n")))
+    assert "[sources.x] has no kind" in err and "feed, other" in err
+
+
+def test_wrong_type_named_by_key_path(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, '[sources.news]\nkind = "feed"\nenabled = "yes"\n')))
+    assert "sources.news.enabled must be true or false, not a string ('yes')" in err
+    err = str(error_of(write(tmp_path, "[settings]\nretries = 'three'\n")))
+    assert "settings.retries must be a whole number" in err
+    err = str(error_of(write(tmp_path, '[sources.news]\nkind = "feed"\ninclude = "tattoo"\n')))
+    assert "sources.news.include must be a list of strings" in err
+
+
+def test_bad_interval_and_url(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, '[sources.n]\nkind = "feed"\ninterval = "often"\n')))
+    assert "sources.n.interval" in err and '"6h"' in err
+    err = str(error_of(write(tmp_path, '[sources.n]\nkind = "feed"\nurl = "file:///etc/passwd"\n')))
+    assert "is not an http(s) URL" in err
+
+
+def test_bad_smtp_security_and_password_in_file(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, '[email]\nsmtp_security = "ssl"\n')))
+    assert "none, starttls, tls" in err
+    err = str(error_of(write(tmp_path, '[email]\nsmtp_password = "hunter2"\n')))
+    assert "INKWATCH_SMTP_PASSWORD" in err
+
+
+def test_password_comes_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INKWATCH_SMTP_PASSWORD", "s3cret")
+    assert load_config(write(tmp_path, ""), KINDS).email.smtp_password == "s3cret"
+
+
+def test_unknown_table(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, "[sorces.x]\nkind='feed'\n")))
+    assert "unknown table [sorces]" in err
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    err = str(error_of(tmp_path / "nope.toml"))
+    assert err.endswith("file not found — run `inkwatch init` to create one, or pass --config PATH")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    err = str(error_of(write(tmp_path, b'[settings]\ncontact = "caf\xe9"\n')))
+    assert "not UTF-8 text" in err and "save the file as UTF-8" in err
+
+
+def test_shipped_sources_toml_is_valid_and_matches_the_template() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    shipped = repo / "sources.toml"
+    config = load_config(shipped, sources.REGISTRY)
+    assert config.sources, "sources.toml ships with sources"
+    assert all(s.url.startswith("https://") for s in config.sources.values())
+    template = repo / "monitor" / "data" / "sources.toml"
+    assert shipped.read_text() == template.read_text(), "keep sources.toml and its template equal"

@@ -1,0 +1,75 @@
+"""Imports point downstream only (STYLE.md): errors ← model ← {config, fetch, sources, store,
+match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
+
+LAYERS = {
+    "errors": 0,
+    "model": 1,
+    "config": 2, "fetch": 2, "sources": 2, "store": 2, "match": 2, "notify": 2,
+    "pipeline": 3,
+    "daemon": 4,
+    "cli": 5,
+    "__main__": 6,
+}
+
+
+def top_part(module: str) -> str | None:
+    """`monitor.sources.feed` -> `sources`; `monitor` itself (the version) -> None."""
+    parts = module.split(".")
+    if parts[0] != "monitor" or len(parts) == 1 or parts[1] == "__version__":
+        return None
+    return parts[1]
+
+
+def monitor_imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            if node.module == "monitor":
+                found += [(node.lineno, f"monitor.{alias.name}") for alias in node.names]
+    return [(line, name) for line, name in found if name.split(".")[0] == "monitor"]
+
+
+def own_part(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py")
+
+
+def test_every_module_has_a_layer() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        part = own_part(path)
+        if part == "__init__":
+            continue
+        assert part in LAYERS, f"{path.name}: add '{part}' to LAYERS in test_layering.py"
+
+
+def test_imports_point_downstream_only() -> None:
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        mine = own_part(path)
+        if mine == "__init__":
+            assert monitor_imports(path) == [], "monitor/__init__.py holds the version only"
+            continue
+        for line, name in monitor_imports(path):
+            target = top_part(name)
+            if target is None or target == mine:
+                continue
+            if LAYERS.get(target, 99) >= LAYERS[mine]:
+                problems.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
+    assert problems == [], "imports against the layering:\n" + "\n".join(problems)
+
+
+def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "x.py"
+    bad.write_text("import os\nfrom monitor.store import Store\nfrom monitor import fetch\n")
+    assert monitor_imports(bad) == [(2, "monitor.store"), (3, "monitor"), (3, "monitor.fetch")]

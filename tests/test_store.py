@@ -1,0 +1,196 @@
+"""The alert store on real SQLite files: idempotent upserts, revisions, FTS, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor import store as store_module
+from monitor.errors import StoreError
+from monitor.model import Alert
+from monitor.store import AlertQuery, Store, fts_query
+
+
+def make(ref: str, day: int = 1, **fields) -> Alert:
+    base = dict(
+        source="eu", ref=ref, url=f"https://example.org/{ref}", title=f"Tattoo ink {ref}",
+        published=datetime(2024, 5, day, tzinfo=UTC), brands=("Intenze",), lots=("SS74",),
+        hazards=("aromatic amine o-anisidine",), country="Italy",
+    )
+    base.update(fields)
+    return Alert(**base)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Store:
+    with Store.open(tmp_path / "alerts.db") as store:
+        yield store
+
+
+def ingest(store: Store, alerts: list[Alert], now: str = "2024-06-01T00:00:00+00:00"):
+    with store.transaction():
+        return store.upsert_alerts(alerts, now=now)
+
+
+def test_wal_mode_and_schema_version(db: Store) -> None:
+    assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.schema_version == store_module.SCHEMA_VERSION
+
+
+def test_reingesting_the_same_alerts_writes_nothing(db: Store) -> None:
+    alerts = [make(str(i), day=i % 28 + 1) for i in range(50)]
+    first = ingest(db, alerts)
+    assert len(first.new) == 50 and first.unchanged == 0
+    before = db.total_changes
+    again = ingest(db, alerts)
+    assert (again.new, again.updated, again.unchanged) == ([], [], 50)
+    assert db.total_changes == before
+
+
+def test_changed_record_bumps_revision_and_keeps_first_seen(db: Store) -> None:
+    ingest(db, [make("A1")], now="2024-06-01T00:00:00+00:00")
+    result = ingest(db, [make("A1", lots=("SS74", "SS75"))], now="2024-06-08T00:00:00+00:00")
+    assert result.updated == [make("A1").id]
+    row = db.alert(make("A1").id)
+    assert row["revision"] == 2
+    assert row["first_seen"] == "2024-06-01T00:00:00+00:00"
+    assert row["updated"] == "2024-06-08T00:00:00+00:00"
+    assert row["lots"] == ["SS74", "SS75"]
+    assert db.count_alerts() == 1
+    # the full-text index follows the update
+    assert [r["ref"] for r in db.alerts(AlertQuery(search="SS75"))] == ["A1"]
+
+
+def test_unique_on_source_and_ref(db: Store) -> None:
+    ingest(db, [make("A1"), make("A1", title="later wins")])
+    assert db.count_alerts() == 1
+    assert db.alert(make("A1").id)["title"] == "later wins"
+    ingest(db, [make("A1", source="other")])
+    assert db.count_alerts() == 2
+    with pytest.raises(sqlite3.IntegrityError), db.transaction():
+        db.db.execute(
+            "INSERT INTO alerts (id, source, ref, date, content_hash, first_seen, updated) "
+            "VALUES ('x', 'eu', 'A1', '2024', 'h', 'n', 'n')"
+        )
+
+
+def test_a_failed_transaction_leaves_nothing(db: Store) -> None:
+    with pytest.raises(RuntimeError), db.transaction():
+        db.upsert_alerts([make("A1"), make("A2")])
+        raise RuntimeError("crash in the middle of a run")
+    assert db.count_alerts() == 0
+
+
+def test_filters_and_order(db: Store) -> None:
+    ingest(db, [make("old", day=1), make("mid", day=10, country="Germany"),
+                make("new", day=20, source="fda", country="US")])
+    refs = lambda q: [r["ref"] for r in db.alerts(q)]  # noqa: E731
+    assert refs(AlertQuery()) == ["new", "mid", "old"]
+    assert refs(AlertQuery(since="2024-05-10")) == ["new", "mid"]
+    assert refs(AlertQuery(until="2024-05-10")) == ["old"]
+    assert refs(AlertQuery(sources=["fda"])) == ["new"]
+    assert refs(AlertQuery(countries=["germany"])) == ["mid"]
+    assert refs(AlertQuery(limit=1)) == ["new"]
+
+
+def test_alert_without_published_date_is_dated_by_first_seen(db: Store) -> None:
+    ingest(db, [make("undated", published=None)], now="2024-07-01T00:00:00+00:00")
+    row = db.alert(make("undated").id)
+    assert row["published"] is None and row["date"] == "2024-07-01T00:00:00+00:00"
+
+
+def test_full_text_search(db: Store) -> None:
+    ingest(db, [
+        make("A1", title="Tattoo inks", hazards=("benzo[a]pyrene",)),
+        make("A2", title="Toy car", brands=("City",), hazards=("cadmium",), lots=()),
+        make("A3", title="Crème visage", summary="Kuro Sumi outlining ink", brands=()),
+    ])
+    search = lambda text: sorted(r["ref"] for r in db.alerts(AlertQuery(search=text)))  # noqa: E731
+    assert search("tattoo") == ["A1"]  # stemming: "inks"/"tattoo"
+    assert search("ink") == ["A1", "A3"]
+    assert search("cadmium") == ["A2"]
+    assert search("intenze") == ["A1"]  # brands are indexed
+    assert search("creme") == ["A3"]  # accents folded
+    assert search("kuro sumi") == ["A3"]  # every word must appear
+    assert search("kur*") == ["A3"]
+    assert search('"NEAR( AND OR') == []  # FTS syntax in the text cannot break the query
+    assert fts_query('a "b" c*') == '"a" """b""" "c"*'
+
+
+def test_show_by_prefix(db: Store) -> None:
+    ingest(db, [make("A1")])
+    full = make("A1").id
+    assert db.alert(full[:6])["ref"] == "A1"
+    assert db.alert("ffffffffffff") is None
+
+
+def test_source_state(db: Store) -> None:
+    assert db.source_state("eu")["consecutive_failures"] == 0
+    with db.transaction():
+        assert db.record_failure("eu", "boom") == 1
+        assert db.record_failure("eu", "boom again") == 2
+    state = db.source_state("eu")
+    assert state["last_error"] == "boom again" and state["last_success"] is None
+    with db.transaction():
+        db.record_success("eu", items=12)
+        db.record_success("eu", items=None)  # a 304: nothing parsed, count kept
+    state = db.source_state("eu")
+    assert state["consecutive_failures"] == 0
+    assert state["items_last"] == 12 and state["items_max"] == 12
+    assert state["last_success"] is not None
+
+
+def test_http_cache_roundtrip(db: Store) -> None:
+    assert db.http_cache("https://a/") is None
+    with db.transaction():
+        db.save_http_cache("https://a/", etag='"v1"', last_modified=None, body_hash="abc")
+        db.save_http_cache("https://a/", etag='"v2"', last_modified="x", body_hash="def")
+    assert db.http_cache("https://a/") == {"etag": '"v2"', "last_modified": "x", "body_hash": "def"}
+
+
+def test_older_database_upgrades_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "alerts.db"
+    with Store.open(path) as store:
+        ingest(store, [make("A1")])
+    extra = "ALTER TABLE alerts ADD COLUMN severity TEXT;"
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, extra))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", store_module.SCHEMA_VERSION + 1)
+    with Store.open(path) as store:
+        assert store.schema_version == store_module.SCHEMA_VERSION
+        assert store.count_alerts() == 1
+        assert "severity" in store.db["alerts"].columns_dict
+
+
+def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.db"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="written by a newer InkWatch") as info:
+        Store.open(path)
+    assert "upgrade InkWatch" in str(info.value)
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the database|not a readable SQLite"):
+        Store.open(path)
+
+
+def test_missing_database_for_reading(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no alert database here yet"):
+        Store.open(tmp_path / "none.db", create=False)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_content_hash_ignores_raw_but_sees_fields() -> None:
+    a = make("A1", raw={"x": 1})
+    assert a.content_hash() == replace(a, raw={"x": 2}).content_hash()
+    assert a.content_hash() != replace(a, lots=("other",)).content_hash()
+    assert a.id == make("A1", title="different").id
