@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,20 +44,22 @@ class Alert:
 
     def content_hash(self) -> str:
         """Hash of the normalized fields; a change means the regulator updated the notice."""
-        fields = [
-            self.url,
-            self.title,
-            self.summary,
-            self.published.isoformat() if self.published else "",
-            list(self.brands),
-            list(self.products),
-            list(self.lots),
-            list(self.hazards),
-            self.country,
-            self.category,
-            self.action,
-        ]
-        blob = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        lists = "\x1e".join(
+            "\x1d".join(values) for values in (self.brands, self.products, self.lots, self.hazards)
+        )
+        published = self.published.isoformat() if self.published else ""
+        blob = "\x1f".join(
+            (
+                self.url,
+                self.title,
+                self.summary,
+                published,
+                lists,
+                self.country,
+                self.category,
+                self.action,
+            )
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

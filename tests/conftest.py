@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def samples_dir() -> Path:
-    """The real regulator payloads: $INKWATCH_SAMPLES, else ../shared/samples beside the checkout."""
+    """The real regulator payloads: $INKWATCH_SAMPLES, else ../shared/samples next to the repo."""
     env = os.environ.get("INKWATCH_SAMPLES")
     return Path(env) if env else REPO.parent / "shared" / "samples"
 

@@ -13,8 +13,14 @@ from monitor.errors import ConfigError
 from monitor.model import SourceKind
 
 KINDS = {
-    "feed": SourceKind("feed", "any feed", "monitor.sources.feed", "https://example.org/rss",
-                       "1h", {"include": [], "country": ""}),
+    "feed": SourceKind(
+        "feed",
+        "any feed",
+        "monitor.sources.feed",
+        "https://example.org/rss",
+        "1h",
+        {"include": [], "country": ""},
+    ),
     "other": SourceKind("other", "other", "monitor.sources.other", "https://example.org/x"),
 }
 
@@ -71,7 +77,9 @@ def test_section_named_after_a_kind_needs_no_kind_key(tmp_path: Path) -> None:
 
 
 def test_full_file(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [settings]
 database = "data/alerts.db"
 contact = "ops@clinic.example"
@@ -90,7 +98,8 @@ kind = "feed"
 url = "http://127.0.0.1:8080/rss.xml"
 interval = "90s"
 include = ["tattoo", "ink"]
-""")
+""",
+    )
     config = load_config(path, KINDS)
     assert config.settings.database == tmp_path / "data" / "alerts.db"
     assert config.settings.fetch.total_timeout == 30.0

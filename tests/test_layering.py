@@ -11,7 +11,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 LAYERS = {
     "errors": 0,
     "model": 1,
-    "config": 2, "fetch": 2, "sources": 2, "store": 2, "match": 2, "notify": 2,
+    "config": 2,
+    "fetch": 2,
+    "sources": 2,
+    "store": 2,
+    "match": 2,
+    "notify": 2,
     "pipeline": 3,
     "daemon": 4,
     "cli": 5,

@@ -17,9 +17,15 @@ from monitor.store import AlertQuery, Store, fts_query
 
 def make(ref: str, day: int = 1, **fields) -> Alert:
     base = dict(
-        source="eu", ref=ref, url=f"https://example.org/{ref}", title=f"Tattoo ink {ref}",
-        published=datetime(2024, 5, day, tzinfo=UTC), brands=("Intenze",), lots=("SS74",),
-        hazards=("aromatic amine o-anisidine",), country="Italy",
+        source="eu",
+        ref=ref,
+        url=f"https://example.org/{ref}",
+        title=f"Tattoo ink {ref}",
+        published=datetime(2024, 5, day, tzinfo=UTC),
+        brands=("Intenze",),
+        lots=("SS74",),
+        hazards=("aromatic amine o-anisidine",),
+        country="Italy",
     )
     base.update(fields)
     return Alert(**base)
@@ -86,8 +92,14 @@ def test_a_failed_transaction_leaves_nothing(db: Store) -> None:
 
 
 def test_filters_and_order(db: Store) -> None:
-    ingest(db, [make("old", day=1), make("mid", day=10, country="Germany"),
-                make("new", day=20, source="fda", country="US")])
+    ingest(
+        db,
+        [
+            make("old", day=1),
+            make("mid", day=10, country="Germany"),
+            make("new", day=20, source="fda", country="US"),
+        ],
+    )
     refs = lambda q: [r["ref"] for r in db.alerts(q)]  # noqa: E731
     assert refs(AlertQuery()) == ["new", "mid", "old"]
     assert refs(AlertQuery(since="2024-05-10")) == ["new", "mid"]
@@ -104,11 +116,14 @@ def test_alert_without_published_date_is_dated_by_first_seen(db: Store) -> None:
 
 
 def test_full_text_search(db: Store) -> None:
-    ingest(db, [
-        make("A1", title="Tattoo inks", hazards=("benzo[a]pyrene",)),
-        make("A2", title="Toy car", brands=("City",), hazards=("cadmium",), lots=()),
-        make("A3", title="Crème visage", summary="Kuro Sumi outlining ink", brands=()),
-    ])
+    ingest(
+        db,
+        [
+            make("A1", title="Tattoo inks", hazards=("benzo[a]pyrene",)),
+            make("A2", title="Toy car", brands=("City",), hazards=("cadmium",), lots=()),
+            make("A3", title="Crème visage", summary="Kuro Sumi outlining ink", brands=()),
+        ],
+    )
     search = lambda text: sorted(r["ref"] for r in db.alerts(AlertQuery(search=text)))  # noqa: E731
     assert search("tattoo") == ["A1"]  # stemming: "inks"/"tattoo"
     assert search("ink") == ["A1", "A3"]
