@@ -1,0 +1,195 @@
+"""Helpers shared by the feed-shaped sources: safe feedparser calls, cheap HTML-to-text, dates.
+
+Everything here is pure and fast: a 10,000-entry feed spends its time in feedparser,
+not in these functions.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import io
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from monitor.errors import ParseError
+
+log = logging.getLogger(__name__)
+
+_BOM = b"\xef\xbb\xbf"
+_HTML_START = re.compile(
+    rb"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S
+)
+_DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_BREAKS = re.compile(
+    r"<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?tr|/?h[1-6]|/?table|/?blockquote)\b[^>]*>", re.I
+)
+_TAGS = re.compile(r"<[A-Za-z/!?][^>]*>")  # "5 < 6" is text, not a tag
+_SPACES = re.compile(r"\s+")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def payload_start(payload: bytes, size: int = 512) -> bytes:
+    """The first bytes of a payload without BOM and leading whitespace, for sniffing."""
+    head = payload[: size + 16]
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    return head.lstrip()[:size]
+
+
+def looks_like_html(payload: bytes) -> bool:
+    """True if the payload is an HTML page (an error, login or WAF page) rather than data."""
+    return bool(_HTML_START.match(payload_start(payload, 2048)))
+
+
+def reject_html(payload: bytes, where: str, expected: str) -> None:
+    """Raise ParseError when a regulator answered with an HTML page instead of ``expected``."""
+    if looks_like_html(payload):
+        raise ParseError(
+            f"got an HTML page where {expected} was expected",
+            where=where,
+            hint="the URL may be wrong or the site returned an error/challenge page; "
+            "open it in a browser and check the source's url",
+        )
+
+
+def parse_feed(payload: bytes, where: str) -> feedparser.FeedParserDict:
+    """Parse RSS/Atom bytes with feedparser, never letting it fetch or open anything.
+
+    Raises ParseError for an empty payload, an HTML page, or something that is not a feed.
+    """
+    if not payload_start(payload):
+        raise ParseError("empty payload", where=where, hint="the server sent no body; retry later")
+    reject_html(payload, where, "an RSS or Atom feed")
+    # A BytesIO, not bytes: feedparser treats a bytes/str argument that names a file as a path.
+    parsed = feedparser.parse(io.BytesIO(payload), sanitize_html=False, resolve_relative_uris=False)
+    entries = parsed.get("entries") or []
+    problem = parsed.get("bozo_exception")
+    if not entries and (not parsed.get("version") or (problem and not parsed.get("feed"))):
+        detail = f" ({problem})" if problem else ""
+        raise ParseError(
+            f"payload is not an RSS or Atom feed{detail}",
+            where=where,
+            hint="check that the source's url points at the feed itself",
+        )
+    if problem:
+        log.warning("%s: feed is not well-formed, used what could be read: %s", where, problem)
+    return parsed
+
+
+def load_json(payload: bytes, where: str) -> Any:
+    """Decode a JSON payload; an HTML page or broken JSON becomes a ParseError."""
+    reject_html(payload, where, "JSON")
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(
+            f"payload is not valid JSON: {exc}",
+            where=where,
+            hint="check that the source's url points at the JSON API",
+        ) from exc
+
+
+def clean_text(value: Any) -> str:
+    """A string with whitespace collapsed; None and non-strings become ''."""
+    if not isinstance(value, str):
+        return ""
+    return _SPACES.sub(" ", value).strip()
+
+
+def html_to_text(value: Any) -> str:
+    """Strip HTML to one line of text, cheaply (regex + unescape, no DOM).
+
+    Good enough for feed summaries; use BeautifulSoup where the structure matters.
+    """
+    if not isinstance(value, str) or not value:
+        return ""
+    if "<" in value:
+        value = _DROP_BLOCKS.sub(" ", value)
+        value = _BREAKS.sub(" ", value)
+        value = _TAGS.sub("", value)
+    if "&" in value:
+        value = html.unescape(value)
+    return _SPACES.sub(" ", value).strip()
+
+
+def struct_to_utc(value: time.struct_time | None) -> datetime | None:
+    """feedparser's *_parsed tuple (always UTC) as an aware datetime."""
+    if not value:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+
+
+def iso_to_utc(value: Any) -> datetime | None:
+    """'YYYY-MM-DD' or an ISO datetime as an aware UTC datetime; None if absent or unreadable.
+
+    A bare date means midnight UTC. An offset is honoured; none means UTC.
+    """
+    text = clean_text(value)
+    match = _ISO_DATE.match(text)
+    if not match:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        # odd suffixes ('2019-09-22Z', fractions with 7 digits): keep what the prefix says
+        year, month, day, *clock = (int(part) for part in match.groups() if part is not None)
+        try:
+            return datetime(year, month, day, *clock, tzinfo=UTC)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def keyword_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive whole-word pattern for a list of keywords (None if the list is empty).
+
+    Whole word means not glued to a letter or digit on either side, so keywords that
+    start or end with punctuation ('PMU-') still work; inner spaces match any whitespace.
+    """
+    alternatives = []
+    for word in words:
+        parts = clean_text(word).split(" ")
+        if parts != [""]:
+            alternatives.append(r"\s+".join(re.escape(part) for part in parts))
+    if not alternatives:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.I)
+
+
+_LOT_KEY = re.compile(
+    r"\b(?:batch(?:es)?|lots?)\b(?:\s+(?:numbers?|nos?\b\.?|codes?))?\s*(?:#\s*)?:?\s*", re.I
+)
+_LOT_TOKENS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/.]*|[,;&]")
+_LOT_JOINERS = {",", ";", "&", "and", "or"}
+
+
+def find_lots(text: str, limit: int = 20) -> tuple[str, ...]:
+    """Batch/lot codes named in free text: 'Lot 003', 'batch numbers: BL23, SC23 and 8297'.
+
+    A code must contain a digit; reading stops at the first word that is neither a code
+    nor a joiner (',', ';', '&', 'and', 'or'), so 'lot of the product' yields nothing.
+    """
+    found: list[str] = []
+    for key in _LOT_KEY.finditer(text):
+        for token in _LOT_TOKENS.findall(text, key.end(), key.end() + 160):
+            if token.lower() in _LOT_JOINERS:
+                continue
+            if not any(char.isdigit() for char in token):
+                break
+            found.extend(code for code in token.rstrip(".").split("/") if code)
+    return unique(found)[:limit]
+
+
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """Non-empty values, first occurrence kept, order preserved."""
+    return tuple(dict.fromkeys(v for v in values if v))

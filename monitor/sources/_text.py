@@ -1,0 +1,80 @@
+"""Small text-cleaning helpers shared by the source parsers.
+
+Regulators' payloads carry stray spaces, zero-width characters, HTML entities and
+fragments of markup, and write "Unknown" where they mean "nothing". These helpers
+turn such text into plain single-line strings, and "" when the value is missing.
+They are pure and cheap: parsers call them for every field of every record.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+# Markers regulators use for "no value"; compared after cleaning, case-insensitively.
+MISSING = frozenset({"", "-", "--", "?", "unknown", "not known", "no information", "n/a", "null"})
+
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# A tag (or a tag cut off at the end of the text): "<a href=…>", "</b>", "<br/>", "<!-- …".
+_TAG = re.compile(r"<[A-Za-z/!][^>]*(?:>|$)")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" ([,;:.)])")
+# "refund.For more…": a sentence end glued to the next sentence.
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)][.!?])(?=[A-Z][a-z])")
+
+
+def clean(value: Any) -> str:
+    """Plain text: entities decoded, zero-width characters dropped, whitespace collapsed.
+
+    ``None`` gives ""; non-strings are converted with ``str``.
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isascii():
+        text = _ZERO_WIDTH.sub("", text)
+    return " ".join(text.split())
+
+
+def is_missing(text: str) -> bool:
+    """True for "", "Unknown", "-", "No information" and similar placeholders."""
+    return len(text) < 16 and text.casefold() in MISSING
+
+
+def value(raw: Any) -> str:
+    """``clean`` the text, then "" if it is only a placeholder such as "Unknown"."""
+    text = clean(raw)
+    return "" if is_missing(text) else text
+
+
+def strip_tags(text: str) -> str:
+    """Remove HTML tags but keep the text between them."""
+    if "<" not in text:
+        return text
+    text = " ".join(_TAG.sub(" ", text).split())
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+
+
+def cut_at_tag(text: str) -> str:
+    """Keep only what comes before the first "<" (for fields with truncated markup)."""
+    head, _, _ = text.partition("<")
+    return head.strip()
+
+
+def space_sentences(text: str) -> str:
+    """Put back the space missing between run-together sentences ("refund.For more")."""
+    return _GLUED_SENTENCE.sub(" ", text)
+
+
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    """The non-empty items, first occurrence kept, in order."""
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+def utc_midnight(year: int, month: int, day: int) -> datetime:
+    """A calendar date as an aware UTC datetime at 00:00 (raises ValueError if invalid)."""
+    return datetime(year, month, day, tzinfo=UTC)

@@ -1,0 +1,205 @@
+"""EU Safety Gate (ex-RAPEX): one weekly-report XML → alerts.
+
+The report is ``<Safety-Gate>`` with report metadata (``report_date`` DD/MM/YYYY,
+``report_year``, ``report_week``, ``report_addendum``) and repeated ``<notifications>``.
+Every notification is yielded, whatever its category: inks are filed under "Chemical
+products" far more often than "Cosmetics", so filtering belongs to the matcher.
+The XML has no per-alert date; ``published`` is the report date (weekly precision).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from monitor.errors import ParseError
+from monitor.model import Alert, Skipped, SourceConfig
+from monitor.sources._text import (
+    clean,
+    cut_at_tag,
+    is_missing,
+    strip_tags,
+    unique,
+    utc_midnight,
+    value,
+)
+
+log = logging.getLogger(__name__)
+
+ROOT = "Safety-Gate"
+NOTIFICATION = "notifications"
+LIST_ENTRY = "weeklyReport"  # an entry of the report list (…/weeklyReport/list/xml/en)
+REPORT_FIELDS = ("report_language", "report_date", "report_year", "report_week", "report_addendum")
+TITLE_SEPARATOR = " — "
+
+_HINT_URL = (
+    "check that the URL is the weekly-report XML download and keeps "
+    "search=WEB_REPORT|:|{rid} (without it the server answers with its web-app shell)"
+)
+# "Type of economic operator <label>: <operator>Category of measure(s): <measure>Date of entry
+# into force: <date>", repeated with no separator when several measures were taken.
+_MEASURE = re.compile(
+    r"Type of economic operator (?P<label>to whom the measure\(s\) were ordered"
+    r"|taking notified measure\(s\)):\s*(?P<operator>.*?)"
+    r"Category of measure\(s\):\s*(?P<measure>.*?)"
+    r"Date of entry into force:\s*(?P<date>.*?)(?=Type of economic operator|$)",
+    re.DOTALL,
+)
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+# Lots are kept as written; only clear list separators split them (never plain spaces,
+# which also occur inside one barcode: "6 940800 175086").
+_LOT_SEPARATORS = re.compile(r"\s*[;|\n]\s*|\s*,\s+|\s+,\s*")
+
+
+def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
+    """Yield one ``Alert`` per ``<notifications>`` element (``Skipped`` if it has no caseNumber)."""
+    root = _root(payload, cfg.name)
+    report = {name: root.findtext(name) for name in REPORT_FIELDS}
+    published = _report_date(report["report_date"], cfg.name)
+    notifications = root.findall(NOTIFICATION)
+    if not notifications:
+        raise ParseError(
+            f"the weekly report has no <{NOTIFICATION}> elements",
+            where=cfg.name,
+            hint="the report layout may have changed; save the payload and check the parser",
+        )
+    for element in notifications:
+        yield _notification(element, report, published, cfg.name)
+
+
+def _root(payload: bytes, where: str) -> ET.Element:
+    head = payload[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not head:
+        raise ParseError("the payload is empty", where=where, hint=_HINT_URL)
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise ParseError("got an HTML page, not the weekly-report XML", where=where, hint=_HINT_URL)
+    try:
+        root = ET.fromstring(payload)
+    except ET.ParseError as exc:
+        raise ParseError(f"the payload is not well-formed XML ({exc})", where=where) from exc
+    if root.tag != ROOT and root.find(f".//{LIST_ENTRY}") is not None:
+        raise ParseError(
+            "got the list of weekly reports, not one weekly report",
+            where=where,
+            hint="point the source at a report (…/weeklyReport/detail/xml/{rid}?…); "
+            "the list only says which reports exist",
+        )
+    if root.tag != ROOT:
+        raise ParseError(
+            f"expected a <{ROOT}> root element, got <{root.tag}>", where=where, hint=_HINT_URL
+        )
+    return root
+
+
+def _report_date(text: str | None, where: str) -> datetime | None:
+    published = _dmy(text)
+    if published is None:
+        log.warning("%s: report_date %r is not DD/MM/YYYY; alerts get no date", where, text)
+    return published
+
+
+def _dmy(text: str | None) -> datetime | None:
+    match = _DMY.fullmatch(clean(text))
+    if match is None:
+        return None
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return utc_midnight(year, month, day)
+    except ValueError:
+        return None
+
+
+def _notification(
+    element: ET.Element, report: dict[str, str | None], published: datetime | None, where: str
+) -> Alert | Skipped:
+    raw = _as_dict(element)
+    ref = value(raw.get("caseNumber"))
+    if not ref:
+        label = value(raw.get("reference")) or f"order {value(raw.get('order')) or '?'}"
+        return Skipped(label, "notification has no caseNumber")
+    measures = _measures(clean(raw.get("measures")))
+    raw["report"] = {name.removeprefix("report_"): text for name, text in report.items()}
+    raw["measures_parsed"] = measures
+    product, brand, name = _text(raw, "product"), _brand(raw.get("brand")), _text(raw, "name")
+    return Alert(
+        source=where,
+        ref=ref,
+        url=value(raw.get("reference")),
+        title=TITLE_SEPARATOR.join(unique((product, brand, name))) or ref,
+        summary=_text(raw, "description"),
+        published=published,
+        brands=unique((brand,)),
+        products=unique((name, _text(raw, "type_numberOfModel"))),
+        lots=unique((*_lots(raw.get("batchNumber")), *_lots(raw.get("barcode")))),
+        hazards=unique((_danger(raw.get("danger")), _text(raw, "riskType"), _text(raw, "level"))),
+        country=_text(raw, "notifyingCountry"),
+        category=_text(raw, "category"),
+        action="; ".join(unique(m["measure"] or "" for m in measures)),
+        raw=raw,
+    )
+
+
+def _as_dict(element: ET.Element) -> dict[str, Any]:
+    """The notification as JSON-able data: text per child, lists for nested or repeated ones."""
+    record: dict[str, Any] = {}
+    for child in element:
+        item: Any = [grandchild.text for grandchild in child] if len(child) else child.text
+        if child.tag in record:
+            previous = record[child.tag]
+            record[child.tag] = (
+                [*previous, item] if isinstance(previous, list) else [previous, item]
+            )
+        else:
+            record[child.tag] = item
+    return record
+
+
+def _text(raw: dict[str, Any], key: str) -> str:
+    text = raw.get(key)
+    return value(strip_tags(text)) if isinstance(text, str) else ""
+
+
+def _brand(text: Any) -> str:
+    # Brands can carry truncated markup ("Polly Pocket <font color=…"): keep what precedes it.
+    return value(cut_at_tag(text)) if isinstance(text, str) else ""
+
+
+def _danger(text: Any) -> str:
+    # Legacy reports prefix the hazard text with a literal "null ".
+    text = clean(text).removeprefix("null ")
+    return "" if is_missing(text) else text
+
+
+def _lots(text: Any) -> list[str]:
+    if not isinstance(text, str):
+        return []
+    lots = (value(strip_tags(part)) for part in _LOT_SEPARATORS.split(text))
+    return [lot for lot in lots if lot]
+
+
+def _measures(text: str) -> list[dict[str, Any]]:
+    """Split the run-together measures text into one dict per measure taken."""
+    if is_missing(text):
+        return []
+    clauses = [
+        {
+            "type": "compulsory" if match["label"].startswith("to whom") else "voluntary",
+            "operator": value(match["operator"]) or None,
+            "measure": value(match["measure"]) or None,
+            "date": _iso_date(match["date"]),
+        }
+        for match in _MEASURE.finditer(text)
+    ]
+    if not clauses:
+        log.debug("measures text not in the labelled layout: %r", text[:200])
+        return [{"type": None, "operator": None, "measure": text, "date": None}]
+    return clauses
+
+
+def _iso_date(text: str) -> str | None:
+    date = _dmy(text)
+    return date.date().isoformat() if date else None

@@ -1,0 +1,135 @@
+"""Any RSS or Atom feed, read with feedparser.
+
+Options (``cfg.options``):
+
+* ``country`` — the country to stamp on every alert (default ``""``).
+* ``include`` — keywords; when non-empty, only entries whose title or summary contains
+  one of them (case-insensitive, whole word: list plurals such as "tattoos" as well) are kept.
+* ``exclude`` — keywords; entries whose title or summary contains one are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from monitor.errors import ConfigError
+from monitor.model import Alert, Skipped, SourceConfig
+from monitor.sources._feedutil import (
+    clean_text,
+    find_lots,
+    html_to_text,
+    keyword_pattern,
+    parse_feed,
+    struct_to_utc,
+    unique,
+)
+
+log = logging.getLogger(__name__)
+
+
+def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
+    """Alerts for the entries of an RSS/Atom payload that pass the include/exclude filters."""
+    include = keyword_pattern(_keywords(cfg, "include"))
+    exclude = keyword_pattern(_keywords(cfg, "exclude"))
+    country = str(cfg.options.get("country", ""))
+    parsed = parse_feed(payload, cfg.name)
+    dropped = 0
+    for position, entry in enumerate(parsed.entries, start=1):
+        item = _read_entry(entry)
+        if not item:
+            yield Skipped(f"entry #{position}", "entry has no title, link or summary")
+            continue
+        if not _wanted(item, include, exclude):
+            dropped += 1
+            continue
+        yield _to_alert(item, cfg.name, country)
+    if dropped:
+        log.debug("%s: %d entries left out by include/exclude", cfg.name, dropped)
+
+
+def _keywords(cfg: SourceConfig, key: str) -> list[str]:
+    value = cfg.options.get(key, [])
+    if not isinstance(value, list | tuple) or not all(isinstance(word, str) for word in value):
+        raise ConfigError(
+            f"option {key!r} must be a list of strings, got {value!r}",
+            where=cfg.name,
+            hint=f'write it as {key} = ["tattoo", "pigment"]',
+        )
+    return list(value)
+
+
+def _read_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields we use, as plain JSON-able values; None when there is nothing to show."""
+    title = html_to_text(entry.get("title"))
+    summary_html = entry.get("summary") or _first_content(entry)
+    link = clean_text(entry.get("link"))
+    if not link.startswith(("http://", "https://")):
+        link = ""
+    if not (title or link or summary_html):
+        return None
+    summary = html_to_text(summary_html)
+    return {
+        "id": clean_text(entry.get("id")),
+        "title": title,
+        "link": link,
+        "summary": summary,
+        "summary_html": summary_html or "",
+        "published": _plain(entry, "published") or _plain(entry, "updated") or "",
+        "published_parsed": _plain(entry, "published_parsed") or _plain(entry, "updated_parsed"),
+        "tags": unique(clean_text(tag.get("term")) for tag in entry.get("tags") or []),
+        "author": clean_text(entry.get("author")),
+        "ref": _entry_ref(entry, title, summary),
+    }
+
+
+def _plain(entry: Mapping[str, Any], key: str) -> Any:
+    """A key as feedparser stored it: FeedParserDict.get maps 'updated' to 'published' with a
+    DeprecationWarning, and we want to know which one the feed really had."""
+    return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+
+
+def _first_content(entry: Mapping[str, Any]) -> str:
+    for content in entry.get("content") or []:
+        if content.get("value"):
+            return content["value"]
+    return ""
+
+
+def _entry_ref(entry: Mapping[str, Any], title: str, summary: str) -> str:
+    """The entry's own id (guid), else its link, else a hash of what it says."""
+    for key in ("id", "link"):
+        value = clean_text(entry.get(key))
+        if value:
+            return value
+    digest = hashlib.sha256(f"{title}\x1f{summary}".encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def _wanted(
+    item: dict[str, Any], include: re.Pattern[str] | None, exclude: re.Pattern[str] | None
+) -> bool:
+    text = f"{item['title']}\n{item['summary']}"
+    if include and not include.search(text):
+        return False
+    return not (exclude and exclude.search(text))
+
+
+def _to_alert(item: dict[str, Any], source: str, country: str) -> Alert:
+    raw = {key: item[key] for key in ("id", "title", "link", "summary_html", "published", "author")}
+    raw["tags"] = list(item["tags"])
+    return Alert(
+        source=source,
+        ref=item["ref"],
+        url=item["link"],
+        title=item["title"],
+        summary=item["summary"],
+        published=struct_to_utc(item["published_parsed"]),
+        country=country,
+        category="; ".join(item["tags"]),
+        lots=find_lots(f"{item['title']}\n{item['summary']}"),
+        raw=raw,
+    )
