@@ -209,12 +209,12 @@ def _source_config(config: Config, name: str) -> SourceConfig:
 
 
 def _print_report(report: Any) -> None:
-    if report.failed:
-        click.echo(f"{report.source}: error: {report.error}")
-        return
     origin = (
         f" [{Path(report.origin).name}]" if report.origin and "://" not in report.origin else ""
     )
+    if report.failed:
+        click.echo(f"{report.source}{origin}: error: {report.error}")
+        return
     text = (
         f"{report.source}{origin}: {report.outcome}: {len(report.new)} new, "
         f"{len(report.updated)} updated, {report.unchanged} unchanged"

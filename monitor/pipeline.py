@@ -90,7 +90,7 @@ def _poll(cfg: SourceConfig, store: Store, fetcher: Fetcher, report: SourceRepor
     if not result.fresh:
         report.outcome = "not modified" if result.not_modified else "unchanged"
         with store.transaction():
-            _save_validators(store, result)
+            _save_validators(store, cfg.url, result)
             store.record_success(cfg.name, items=None)
         return
     parsed = parse_payload(cfg, result.body or b"")
@@ -105,21 +105,21 @@ def _poll(cfg: SourceConfig, store: Store, fetcher: Fetcher, report: SourceRepor
         )
     with store.transaction():
         report.take(store.upsert_alerts(parsed.alerts))
-        _save_validators(store, result)
+        _save_validators(store, cfg.url, result)
         store.record_success(cfg.name, items=len(parsed.alerts))
 
 
-def _save_validators(store: Store, result: FetchResult) -> None:
+def _save_validators(store: Store, url: str, result: FetchResult) -> None:
+    """Keyed by the URL we ask for (not where it redirected), so the next poll finds them."""
     v = result.validators
-    store.save_http_cache(
-        result.url, etag=v.etag, last_modified=v.last_modified, body_hash=v.body_hash
-    )
+    store.save_http_cache(url, etag=v.etag, last_modified=v.last_modified, body_hash=v.body_hash)
 
 
 def _fail(store: Store, report: SourceReport, message: str) -> None:
+    message = message.removeprefix(f"{report.source}: ")  # the source is named once, by us
     report.outcome = "error"
     report.error = message
-    log.error("%s: %s", report.source, message)
+    log.error("source %s failed: %s", report.source, message)
     with store.transaction():
         store.record_failure(report.source, message)
 
@@ -158,7 +158,7 @@ def ingest_file(cfg: SourceConfig, path: Path, store: Store) -> SourceReport:
     try:
         payload = path.read_bytes()
     except OSError as exc:
-        report.outcome, report.error = "error", f"{path}: cannot read ({exc.strerror})"
+        report.outcome, report.error = "error", f"cannot read the file ({exc.strerror})"
         return report
     report.size = len(payload)
     try:
@@ -168,6 +168,7 @@ def ingest_file(cfg: SourceConfig, path: Path, store: Store) -> SourceReport:
         with store.transaction():
             report.take(store.upsert_alerts(parsed.alerts, now=utcnow()))
     except MonitorError as exc:
-        report.outcome, report.error = "error", f"{path}: {exc}"
+        report.outcome = "error"
+        report.error = str(exc).removeprefix(f"{cfg.name}: ")
     report.duration = time.monotonic() - started
     return report

@@ -1,0 +1,313 @@
+"""The `inkwatch` command through click's CliRunner and as a real process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor import __version__
+from monitor.cli import cli, parse_when
+from monitor.config import kind_defaults
+from monitor.pipeline import ingest_file
+from monitor.sources import REGISTRY
+from monitor.store import Store
+
+REPORT_499 = Path("eu_safety_gate") / "weekly_report_499.xml"
+
+
+def run(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    if cwd is None:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+    else:
+        with runner.isolated_filesystem(temp_dir=cwd):
+            result = runner.invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def inkwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command in a real process (tracebacks and exit codes as a user sees them)."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def loaded_db(tmp_path: Path, samples: Path) -> Path:
+    db = tmp_path / "alerts.db"
+    code, out, _ = run(
+        "--db", str(db), "fetch", "eu_safety_gate", "--from-file", str(samples / REPORT_499)
+    )
+    assert code == 0, out
+    return db
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and __version__ in out
+
+
+def test_fetch_from_file_twice_writes_nothing_the_second_time(
+    tmp_path: Path, samples: Path
+) -> None:
+    db = tmp_path / "alerts.db"
+    payload = str(samples / REPORT_499)
+    code, out, _ = run("--db", str(db), "fetch", "eu_safety_gate", "--from-file", payload)
+    assert code == 0
+    assert "45 new, 0 updated, 0 unchanged" in out
+    with Store.open(db) as store:
+        assert store.count_alerts() == 45
+        before = [tuple(r) for r in store.db.execute("SELECT * FROM alerts ORDER BY id")]
+    code, out, _ = run("--db", str(db), "fetch", "eu_safety_gate", "--from-file", payload)
+    assert code == 0
+    assert "0 new, 0 updated, 45 unchanged" in out
+    with Store.open(db) as store:
+        after = [tuple(r) for r in store.db.execute("SELECT * FROM alerts ORDER BY id")]
+    assert after == before
+
+
+def test_second_ingest_makes_no_writes_on_the_connection(tmp_path: Path, samples: Path) -> None:
+    cfg = kind_defaults(REGISTRY["eu_safety_gate"])
+    with Store.open(tmp_path / "alerts.db") as store:
+        first = ingest_file(cfg, samples / REPORT_499, store)
+        assert len(first.new) == 45
+        changes = store.total_changes
+        second = ingest_file(cfg, samples / REPORT_499, store)
+        assert (len(second.new), len(second.updated), second.unchanged) == (0, 0, 45)
+        assert store.total_changes == changes
+
+
+def test_fetch_from_a_folder_of_payloads(tmp_path: Path, samples: Path) -> None:
+    db = tmp_path / "alerts.db"
+    code, out, _ = run(
+        "--db", str(db), "fetch", "eu_safety_gate", "--from-file", str(samples / "eu_safety_gate")
+    )
+    # the folder also holds a JSON detail and a text file: those fail, the reports go in
+    reports = [line for line in out.splitlines() if "weekly_report_" in line]
+    assert len(reports) == 7 and all(": ok:" in line for line in reports)
+    assert code == 1 and "error" in out
+    with Store.open(db) as store:
+        refs = {r[0] for r in store.db.execute("SELECT ref FROM alerts")}
+    assert "A12/1357/12" in refs and "SR/01445/25" in refs
+
+
+def test_alerts_search_lists_the_tattoo_inks_of_report_499(loaded_db: Path) -> None:
+    code, out, _ = run(
+        "--db",
+        str(loaded_db),
+        "alerts",
+        "--source",
+        "eu_safety_gate",
+        "--search",
+        "tattoo",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == 15
+    assert {r["brands"][0] for r in rows} == {"Intenze"}
+    assert "A12/1357/12" in {r["ref"] for r in rows}
+
+
+def test_alert_json_fields(loaded_db: Path) -> None:
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--format", "json", "--limit", "3")
+    rows = json.loads(out)
+    assert len(rows) == 3
+    required = {
+        "id",
+        "source",
+        "ref",
+        "url",
+        "title",
+        "summary",
+        "published",
+        "first_seen",
+        "updated",
+        "revision",
+        "brands",
+        "products",
+        "lots",
+        "hazards",
+        "country",
+        "action",
+    }
+    assert required <= set(rows[0])
+    assert isinstance(rows[0]["brands"], list)
+
+
+def test_jsonl_and_csv(loaded_db: Path) -> None:
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "jsonl", "--all")
+    lines = out.splitlines()
+    assert len(lines) == 45 and all(json.loads(line)["source"] for line in lines)
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "csv", "--limit", "5")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][:3] == ["id", "source", "ref"]
+    assert len(rows) == 6
+
+
+def test_table_fits_100_columns(loaded_db: Path) -> None:
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--all")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 46
+    assert lines[0].split() == ["ID", "DATE", "SOURCE", "COUNTRY", "TITLE"]
+    assert max(len(line) for line in lines) <= 100
+
+
+def test_since_until_and_limit(loaded_db: Path) -> None:
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--since", "2012-09-14", "--format", "json")
+    assert len(json.loads(out)) == 45
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--until", "2012-09-13", "--format", "json")
+    assert json.loads(out) == []
+    _, out, _ = run(
+        "--db",
+        str(loaded_db),
+        "alerts",
+        "--until",
+        "2012-09-14",
+        "--format",
+        "json",
+        "--limit",
+        "2",
+    )
+    assert len(json.loads(out)) == 2
+
+
+def test_parse_when() -> None:
+    today = date(2026, 11, 24)
+    assert parse_when("30d", today=today) == "2026-10-25"
+    assert parse_when("12w", today=today) == "2026-09-01"
+    assert parse_when("2024-05-01", today=today) == "2024-05-01"
+    assert parse_when("2024-05-01", end=True, today=today) == "2024-05-02"
+    assert parse_when("2024-05-01T10:00:00", today=today) == "2024-05-01T10:00:00+00:00"
+
+
+def test_bad_since_is_a_usage_error(loaded_db: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", str(loaded_db), "alerts", "--since", "last tuesday"])
+    assert result.exit_code == 2
+    assert "is not a date" in result.output
+
+
+def test_show(loaded_db: Path) -> None:
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "json", "--search", "Coral")
+    alert_id = json.loads(out)[0]["id"]
+    code, out, _ = run("--db", str(loaded_db), "show", alert_id)
+    assert code == 0 and "A12/1357/12" in out and "Intenze" in out
+    code, out, _ = run("--db", str(loaded_db), "show", alert_id[:8], "--format", "json")
+    record = json.loads(out)
+    assert record["ref"] == "A12/1357/12"
+    assert record["raw"]["caseNumber"] == "A12/1357/12"
+    code, _, err = run("--db", str(loaded_db), "show", "0000000000000000")
+    assert code == 1 and err.startswith("Error: no alert with id")
+
+
+def test_reading_commands_need_a_database(tmp_path: Path) -> None:
+    code, _, err = run("--db", str(tmp_path / "none.db"), "alerts")
+    assert code == 1
+    assert "no alert database here yet" in err and "inkwatch init" in err
+
+
+def test_init_writes_samples_only_where_absent(tmp_path: Path) -> None:
+    result = inkwatch("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sources.toml").exists() and (tmp_path / "alerts.db").exists()
+    (tmp_path / "sources.toml").write_text("[sources.eu_safety_gate]\n", encoding="utf-8")
+    result = inkwatch("init", cwd=tmp_path)
+    assert result.returncode == 0 and "Kept" in result.stdout
+    assert (tmp_path / "sources.toml").read_text() == "[sources.eu_safety_gate]\n"
+
+
+def test_sources_command(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        '[settings]\ndatabase = "a.db"\n[sources.eu_safety_gate]\n'
+        '[sources.hc]\nkind = "health_canada"\nenabled = false\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run("--config", str(config), "sources")
+    assert code == 0
+    assert "eu_safety_gate" in out and "hc (off)" in out and "never" in out
+    code, out, _ = run("--config", str(config), "sources", "--format", "json")
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["eu_safety_gate", "hc"]
+    assert rows[0]["consecutive_failures"] == 0 and rows[1]["enabled"] is False
+
+
+CONFIG_ERRORS = [
+    ("syntax", b"[settings]\ncontact = \n", ":2:", "TOML syntax error"),
+    ("unknown key", b"[sources.eu_safety_gate]\nevery = '6h'\n", ":2:", "allowed keys:"),
+    ("unknown kind", b"[sources.x]\nkind = 'rapex'\n", ":2:", "unknown kind 'rapex'"),
+    ("wrong type", b"[settings]\nretries = '3'\n", ":2:", "settings.retries must be"),
+    ("not utf-8", b"[settings]\ncontact = '\xff'\n", "", "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "content", "line", "message"), CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS]
+)
+def test_config_errors_are_one_line_exit_2(
+    tmp_path: Path, case: str, content: bytes, line: str, message: str
+) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_bytes(content)
+    result = inkwatch("--config", str(config), "sources", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Error: {config}{line}")
+    assert message in lines[0] and " — " in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = inkwatch("--config", "nope.toml", "fetch", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: nope.toml: file not found — run `inkwatch init` to create one, "
+        "or pass --config PATH\n"
+    )
+
+
+def test_config_from_environment(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text("[sources.x]\nkind = 'nope'\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "sources"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_env(), "INKWATCH_CONFIG": str(config)},
+    )
+    assert result.returncode == 2 and str(config) in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text("[settings]\nretries = 'x'\n", encoding="utf-8")
+    result = inkwatch("--debug", "--config", str(config), "sources", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_unknown_source_name(tmp_path: Path) -> None:
+    code, _, err = run("--db", str(tmp_path / "a.db"), "fetch", "rapex", "--from-file", __file__)
+    assert code == 2 and "unknown source 'rapex'" in err and "eu_safety_gate" in err
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("INKWATCH_")}

@@ -1,0 +1,313 @@
+"""fetch → parse → store against real loopback servers; failures recorded, others go on."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from loopback import LoopbackServer, gzip_bomb, read_request_head, send_until_refused
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from monitor import pipeline, sources
+from monitor.fetch import Fetcher
+from monitor.model import FetchPolicy, SourceConfig
+from monitor.store import Store
+
+POLICY = FetchPolicy(
+    user_agent="InkWatch-test/1.0 (contact: tests@example.invalid)",
+    connect_timeout=2.0,
+    read_timeout=2.0,
+    total_timeout=3.0,
+    max_body_bytes=2_000_000,
+    max_redirects=3,
+    retries=1,
+    backoff_base=0.01,
+    retry_after_max=5.0,
+    host_spacing=0.0,
+)
+
+
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def report(samples: Path) -> bytes:
+    return (samples / "eu_safety_gate" / "weekly_report_499.xml").read_bytes()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "alerts.db") as db:
+        yield db
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    with Fetcher(POLICY) as f:
+        yield f
+
+
+@pytest.fixture
+def http() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def source(name: str, url: str, kind: str = "eu_safety_gate") -> SourceConfig:
+    return SourceConfig(name=name, kind=kind, url=url, interval=timedelta(hours=6))
+
+
+class ParseSpy:
+    """Counts calls to the real parser of a kind."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.calls = 0
+        real = sources.parser_for
+
+        def spying(kind: str):
+            parse = real(kind)
+
+            def counted(payload: bytes, cfg: SourceConfig):
+                self.calls += 1
+                return parse(payload, cfg)
+
+            return counted
+
+        monkeypatch.setattr(sources, "parser_for", spying)
+
+
+def test_conditional_get_304_sends_validators_and_does_not_parse(
+    http: HTTPServer,
+    store: Store,
+    fetcher: Fetcher,
+    report: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spy = ParseSpy(monkeypatch)
+    seen: list[str | None] = []
+
+    def answer(request: Request) -> Response:
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"r499"':
+            return Response(status=304, headers={"ETag": '"r499"'})
+        return Response(report, headers={"ETag": '"r499"', "Content-Type": "application/xml"})
+
+    http.expect_request("/report.xml").respond_with_handler(answer)
+    cfg = source("eu", http.url_for("/report.xml"))
+    first = pipeline.run_source(cfg, store, fetcher)
+    assert (first.outcome, len(first.new), spy.calls) == ("ok", 45, 1)
+    second = pipeline.run_source(cfg, store, fetcher)
+    assert seen == [None, '"r499"']
+    assert second.outcome == "not modified" and second.new == [] and second.unchanged == 0
+    assert spy.calls == 1, "a 304 costs no parse"
+    state = store.source_state("eu")
+    assert state["consecutive_failures"] == 0 and state["items_last"] == 45
+
+
+def test_same_body_without_validators_is_skipped(
+    http: HTTPServer,
+    store: Store,
+    fetcher: Fetcher,
+    report: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spy = ParseSpy(monkeypatch)
+    http.expect_request("/report.xml").respond_with_data(report)
+    cfg = source("eu", http.url_for("/report.xml"))
+    assert len(pipeline.run_source(cfg, store, fetcher).new) == 45
+    changes = store.total_changes
+    again = pipeline.run_source(cfg, store, fetcher)
+    assert again.outcome == "unchanged" and spy.calls == 1
+    assert store.count_alerts() == 45
+    assert store.total_changes - changes <= 2, "only the source state and cache rows are touched"
+
+
+def test_a_failing_source_is_recorded_and_the_next_one_runs(
+    http: HTTPServer, store: Store, fetcher: Fetcher, report: bytes
+) -> None:
+    http.expect_request("/broken").respond_with_data("oops", status=500)
+    http.expect_request("/report.xml").respond_with_data(report)
+    configs = [source("broken", http.url_for("/broken")), source("eu", http.url_for("/report.xml"))]
+    reports = pipeline.run_sources(configs, store, fetcher)
+    assert [r.outcome for r in reports] == ["error", "ok"]
+    assert "500" in reports[0].error and http.url_for("/broken") in reports[0].error
+    state = store.source_state("broken")
+    assert state["consecutive_failures"] == 1 and "500" in state["last_error"]
+    assert store.count_alerts() == 45
+    pipeline.run_sources(configs[:1], store, fetcher)
+    assert store.source_state("broken")["consecutive_failures"] == 2
+
+
+def test_html_where_xml_was_expected_is_a_recorded_parse_error(
+    http: HTTPServer, store: Store, fetcher: Fetcher
+) -> None:
+    http.expect_request("/report.xml").respond_with_data(
+        "<html><body>Please enable JavaScript</body></html>", content_type="text/html"
+    )
+    result = pipeline.run_source(source("eu", http.url_for("/report.xml")), store, fetcher)
+    assert result.outcome == "error" and "html" in result.error.lower()
+    assert store.source_state("eu")["last_error"] == result.error
+    assert store.count_alerts() == 0
+
+
+def test_empty_parse_after_items_is_a_layout_change(
+    http: HTTPServer, store: Store, fetcher: Fetcher
+) -> None:
+    item = "<item><guid>n1</guid><title>Tattoo ink recall</title></item>"
+    feed = "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{}</channel></rss>"
+    bodies = [feed.format(item), feed.format("")]
+    http.expect_request("/rss").respond_with_handler(lambda request: Response(bodies.pop(0)))
+    cfg = source("news", http.url_for("/rss"), kind="feed")
+    assert pipeline.run_source(cfg, store, fetcher).outcome == "ok"
+    second = pipeline.run_source(cfg, store, fetcher)
+    assert second.outcome == "error"
+    assert second.error.startswith("the payload gave no alerts, though earlier runs gave up to 1")
+    assert "layout" in second.error
+    assert store.count_alerts() == 1
+
+
+def test_parser_bug_does_not_stop_other_sources(
+    http: HTTPServer,
+    store: Store,
+    fetcher: Fetcher,
+    report: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = sources.parser_for
+
+    def broken(kind: str):
+        if kind == "feed":
+
+            def explode(payload: bytes, cfg: SourceConfig):
+                raise KeyError("title")
+
+            return explode
+        return real(kind)
+
+    monkeypatch.setattr(sources, "parser_for", broken)
+    http.expect_request("/feed").respond_with_data("<rss/>")
+    http.expect_request("/report.xml").respond_with_data(report)
+    reports = pipeline.run_sources(
+        [
+            source("f", http.url_for("/feed"), kind="feed"),
+            source("eu", http.url_for("/report.xml")),
+        ],
+        store,
+        fetcher,
+    )
+    assert reports[0].outcome == "error" and "internal error" in reports[0].error
+    assert reports[1].outcome == "ok"
+
+
+# -- hostile servers: each a recorded source error, after which the next source still runs ---
+
+
+def drip(conn: socket.socket, stop: threading.Event) -> None:
+    read_request_head(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+    for _ in range(30):
+        if stop.wait(1.0):
+            return
+        try:
+            conn.sendall(b"x")
+        except OSError:
+            return
+
+
+def too_big(conn: socket.socket, stop: threading.Event) -> tuple[int, bool]:
+    read_request_head(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n\r\n")
+    return send_until_refused(conn, (b"<" * 65536 for _ in range(1000)))  # 64 MB, no length
+
+
+def bomb(conn: socket.socket, stop: threading.Event) -> tuple[int, bool]:
+    read_request_head(conn)
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: application/xml\r\n\r\n"
+    )
+    return send_until_refused(conn, gzip_bomb(1024))  # 1 GiB once decoded
+
+
+def redirect_loop(conn: socket.socket, stop: threading.Event) -> None:
+    read_request_head(conn)
+    conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n")
+
+
+def too_many_requests(conn: socket.socket, stop: threading.Event) -> None:
+    read_request_head(conn)
+    conn.sendall(
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\n\r\n"
+    )
+
+
+HOSTILE = {
+    "drip": (drip, "deadline"),
+    "too big": (too_big, "cap"),
+    "gzip bomb": (bomb, "cap"),
+    "redirect loop": (redirect_loop, "redirect"),
+    "429 beyond the bound": (too_many_requests, "429"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_server_is_a_recorded_error_and_the_next_source_runs(
+    case: str, http: HTTPServer, store: Store, fetcher: Fetcher, report: bytes
+) -> None:
+    handler, words = HOSTILE[case]
+    http.expect_request("/report.xml").respond_with_data(report)
+    with LoopbackServer(handler) as hostile:
+        started = time.monotonic()
+        reports = pipeline.run_sources(
+            [source("hostile", hostile.url("/feed")), source("eu", http.url_for("/report.xml"))],
+            store,
+            fetcher,
+        )
+        elapsed = time.monotonic() - started
+    assert reports[0].outcome == "error", reports[0]
+    assert words in reports[0].error.lower(), reports[0].error
+    assert store.source_state("hostile")["consecutive_failures"] == 1
+    assert reports[1].outcome == "ok" and len(reports[1].new) == 45
+    assert elapsed < POLICY.total_timeout * (POLICY.retries + 1) + 3
+
+
+def test_429_with_retry_after_is_honoured(http: HTTPServer, store: Store, report: bytes) -> None:
+    waits: list[float] = []
+    answers = [Response(status=429, headers={"Retry-After": "2"}), Response(report)]
+    http.expect_request("/report.xml").respond_with_handler(lambda request: answers.pop(0))
+    with Fetcher(POLICY, sleep=waits.append) as fetcher:
+        result = pipeline.run_source(source("eu", http.url_for("/report.xml")), store, fetcher)
+    assert result.outcome == "ok" and len(result.new) == 45
+    assert any(abs(w - 2.0) < 0.5 for w in waits), waits
+
+
+def test_validators_survive_a_redirect(
+    http: HTTPServer, store: Store, fetcher: Fetcher, report: bytes
+) -> None:
+    seen: list[str | None] = []
+
+    def final(request: Request) -> Response:
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(report, headers={"ETag": '"v1"'})
+
+    http.expect_request("/moved").respond_with_data(
+        "", status=301, headers={"Location": http.url_for("/report.xml")}
+    )
+    http.expect_request("/report.xml").respond_with_handler(final)
+    cfg = source("eu", http.url_for("/moved"))
+    assert pipeline.run_source(cfg, store, fetcher).outcome == "ok"
+    assert pipeline.run_source(cfg, store, fetcher).outcome == "not modified"
+    assert seen == [None, '"v1"']
