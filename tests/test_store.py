@@ -209,3 +209,18 @@ def test_content_hash_ignores_raw_but_sees_fields() -> None:
     assert a.content_hash() == replace(a, raw={"x": 2}).content_hash()
     assert a.content_hash() != replace(a, lots=("other",)).content_hash()
     assert a.id == make("A1", title="different").id
+
+
+def test_both_search_plans_give_the_same_answer(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest(db, [make(str(i), day=i % 28 + 1, title=f"Tattoo ink {i}") for i in range(60)])
+    query = AlertQuery(search="tattoo", since="2024-05-03", limit=10)
+    few = [r["ref"] for r in db.alerts(query)]
+    monkeypatch.setattr(store_module, "_FEW_HITS", 0)  # force the date-index walk
+    many = [r["ref"] for r in db.alerts(query)]
+    assert few == many and len(few) == 10
+
+
+def test_show_rejects_what_is_not_an_id(db: Store) -> None:
+    ingest(db, [make("A1")])
+    assert db.alert('a1" OR "x') is None
+    assert db.alert("abc") is None  # too short to be a prefix
