@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from golden import check
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources import federal_register
 
 FIXTURES = Path(__file__).parent / "fixtures" / "federal_register"
-REGEN = os.environ.get("INKWATCH_REGEN_GOLDEN") == "1"
-ALERT_FIELDS = [f.name for f in dataclasses.fields(Alert) if f.name != "raw"]
 CFG = SourceConfig(
     name="federal_register",
     kind="federal_register",
@@ -25,30 +21,6 @@ CFG = SourceConfig(
     interval=timedelta(days=1),
 )
 SAMPLE = Path("federal_register") / "fda_tattoo_documents_derived.json"
-
-
-def normalized(item: Alert | Skipped) -> dict[str, Any]:
-    """An alert as the golden files store it: every field but raw, dates in ISO, lists."""
-    if isinstance(item, Skipped):
-        return {"skipped": item.ref, "reason": item.reason}
-    data = {name: getattr(item, name) for name in ALERT_FIELDS}
-    data["published"] = item.published.isoformat() if item.published else None
-    return json.loads(json.dumps(data))
-
-
-def check_golden(items: list[Alert | Skipped], expected: Path) -> None:
-    """Compare field by field with ``expected``; INKWATCH_REGEN_GOLDEN=1 rewrites it instead."""
-    actual = [normalized(item) for item in items]
-    if REGEN:
-        text = json.dumps(actual, indent=1, ensure_ascii=False)
-        expected.write_text(text + "\n", encoding="utf-8")
-        return
-    wanted = json.loads(expected.read_text(encoding="utf-8"))
-    assert len(actual) == len(wanted), f"{expected.name}: count differs"
-    for index, (got, want) in enumerate(zip(actual, wanted, strict=True)):
-        for key in sorted(got.keys() | want.keys()):
-            where = f"{expected.name}[{index}] {want.get('ref', want.get('skipped'))!r}.{key}"
-            assert got.get(key) == want.get(key), where
 
 
 GOLDEN_CASES = {
@@ -64,7 +36,7 @@ def parse(payload: bytes) -> list[Alert | Skipped]:
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_golden(case: str, samples: Path) -> None:
     items = parse(GOLDEN_CASES[case](samples).read_bytes())
-    check_golden(items, FIXTURES / f"{case}.expected.json")
+    check(items, FIXTURES / f"{case}.expected.json")
 
 
 def test_derived_sample_fields(samples: Path) -> None:

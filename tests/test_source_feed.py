@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from golden import check
 
 from monitor.errors import ConfigError, ParseError
 from monitor.model import Alert, Skipped, SourceConfig
@@ -19,8 +18,6 @@ from monitor.sources import feed
 from monitor.sources._feedutil import find_lots, html_to_text, iso_to_utc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feed"
-REGEN = os.environ.get("INKWATCH_REGEN_GOLDEN") == "1"
-ALERT_FIELDS = [f.name for f in dataclasses.fields(Alert) if f.name != "raw"]
 
 
 def config(**options: Any) -> SourceConfig:
@@ -31,30 +28,6 @@ def config(**options: Any) -> SourceConfig:
         interval=timedelta(days=1),
         options=options,
     )
-
-
-def normalized(item: Alert | Skipped) -> dict[str, Any]:
-    """An alert as the golden files store it: every field but raw, dates in ISO, lists."""
-    if isinstance(item, Skipped):
-        return {"skipped": item.ref, "reason": item.reason}
-    data = {name: getattr(item, name) for name in ALERT_FIELDS}
-    data["published"] = item.published.isoformat() if item.published else None
-    return json.loads(json.dumps(data))
-
-
-def check_golden(items: list[Alert | Skipped], expected: Path) -> None:
-    """Compare field by field with ``expected``; INKWATCH_REGEN_GOLDEN=1 rewrites it instead."""
-    actual = [normalized(item) for item in items]
-    if REGEN:
-        text = json.dumps(actual, indent=1, ensure_ascii=False)
-        expected.write_text(text + "\n", encoding="utf-8")
-        return
-    wanted = json.loads(expected.read_text(encoding="utf-8"))
-    assert len(actual) == len(wanted), f"{expected.name}: count differs"
-    for index, (got, want) in enumerate(zip(actual, wanted, strict=True)):
-        for key in sorted(got.keys() | want.keys()):
-            where = f"{expected.name}[{index}] {want.get('ref', want.get('skipped'))!r}.{key}"
-            assert got.get(key) == want.get(key), where
 
 
 GOLDEN_CASES = {
@@ -68,7 +41,7 @@ GOLDEN_CASES = {
 def test_golden(case: str, samples: Path) -> None:
     payload = GOLDEN_CASES[case](samples).read_bytes()
     items = list(feed.parse(payload, config(country="XX")))
-    check_golden(items, FIXTURES / f"{case}.expected.json")
+    check(items, FIXTURES / f"{case}.expected.json")
 
 
 def own_rss() -> bytes:

@@ -4,22 +4,22 @@ Golden files: ``tests/fixtures/health_canada/<case>.expected.json`` name their s
 source options and (optionally) the NIDs to keep, and hold the normalized alerts (every
 field but ``raw``). To rewrite them after a deliberate parser change, run
 ``INKWATCH_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_source_health_canada.py``
-and review the diff before committing.
+(each rewritten case fails, see ``golden.py``), review the diff, and rerun without the
+variable before committing.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 from collections import Counter
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from golden import case_id, cases, check, read_spec
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
@@ -28,7 +28,6 @@ from monitor.sources.health_canada import parse
 FIXTURES = Path(__file__).parent / "fixtures" / "health_canada"
 FULL = "health_canada/HCRSAMOpenData_2026-08-20.json.gz"
 EXCERPT = "health_canada/canada_hcrsam_opendata_excerpt.json"
-REGEN = os.environ.get("INKWATCH_REGEN_GOLDEN") == "1"
 ALL: dict[str, Any] = {"organizations": []}
 
 
@@ -62,14 +61,6 @@ def alerts_of(payload: bytes, options: dict[str, Any] | None = None) -> list[Ale
     items = list(parse(payload, config(**(options or {}))))
     assert all(isinstance(item, Alert) for item in items)
     return items  # type: ignore[return-value]
-
-
-def normalized(alert: Alert) -> dict[str, Any]:
-    """The alert as the golden files hold it: every field but raw, dates in ISO 8601."""
-    fields = asdict(alert)
-    del fields["raw"]
-    fields["published"] = alert.published.isoformat() if alert.published else None
-    return {key: list(val) if isinstance(val, tuple) else val for key, val in fields.items()}
 
 
 def record(**fields: Any) -> dict[str, Any]:
@@ -137,33 +128,16 @@ def test_byte_order_mark_is_tolerated(samples: Path) -> None:
 # --- golden files -----------------------------------------------------------------------
 
 
-def golden_cases() -> list[Path]:
-    return sorted(FIXTURES.glob("*.expected.json"))
-
-
-@pytest.mark.parametrize("case", golden_cases(), ids=lambda path: path.name.split(".")[0])
+@pytest.mark.parametrize("case", cases(FIXTURES), ids=case_id)
 def test_golden(samples: Path, case: Path) -> None:
-    spec = json.loads(case.read_text(encoding="utf-8"))
+    spec = read_spec(case)
     alerts = alerts_of(sample_bytes(samples, spec["sample"]), spec.get("options"))
     wanted = spec.get("nids")
-    actual = [normalized(a) for a in alerts if wanted is None or a.ref in wanted]
-    if REGEN:
-        spec["alerts"] = actual
-        case.write_text(json.dumps(spec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        pytest.skip(f"regenerated {case.name}: review the diff")
-    expected = spec["alerts"]
-    assert [a["ref"] for a in actual] == [e["ref"] for e in expected]
-    mismatches = [
-        f"{exp['ref']}.{key}: expected {exp[key]!r}, got {act.get(key)!r}"
-        for exp, act in zip(expected, actual, strict=True)
-        for key in exp
-        if act.get(key) != exp[key]
-    ]
-    assert not mismatches, "\n".join(mismatches[:20])
+    check([a for a in alerts if wanted is None or a.ref in wanted], case, spec=spec)
 
 
 def test_golden_cases_exist() -> None:
-    names = {path.name for path in golden_cases()}
+    names = {path.name for path in cases(FIXTURES)}
     assert {"excerpt_all.expected.json", "full_quirks.expected.json"} <= names
 
 
