@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -69,6 +69,23 @@ class Skipped:
 
     ref: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A further document a parser asks for: a weekly report from a list, a detail page
+    from a listing, the next page of a search. The pipeline fetches it (politely, through
+    the same fetcher) and hands it to the same parser, which tells documents apart.
+
+    ``date`` orders documents and lets the pipeline fetch only what is newer than what it
+    already has (a backfill reaches further back). A document with ``refresh`` False never
+    changes once published, so it is fetched once; one with ``refresh`` True (a page that
+    grows, a recent notice that may gain lots) is fetched again, conditionally, each run.
+    """
+
+    url: str
+    date: date | None = None
+    refresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)

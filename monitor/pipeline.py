@@ -10,16 +10,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher, FetchResult, Validators
-from monitor.model import Alert, Skipped, SourceConfig
+from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.store import Store, UpsertResult, utcnow
 
 log = logging.getLogger(__name__)
+
+# A source's first poll takes only the newest few documents it is pointed to (a month of
+# weekly reports): older ones are history, for `inkwatch fetch SOURCE --backfill`.
+FIRST_RUN_DOCUMENTS = 4
+# A poll fetches at most this many further documents; the rest wait for the next run.
+MAX_DOCUMENTS_PER_RUN = 80
 
 
 @dataclass(slots=True)
@@ -37,6 +45,7 @@ class SourceReport:
     duration: float = 0.0
     error: str | None = None
     origin: str = ""
+    documents: int = 0  # further documents fetched (weekly reports, detail pages, pages)
 
     @property
     def failed(self) -> bool:
@@ -48,32 +57,62 @@ class SourceReport:
         self.unchanged += result.unchanged
 
 
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How far one run reaches. ``backfill_from`` set: a backfill of followed documents dated
+    on or after that day (``date.min``: everything), stored as history, not news."""
+
+    backfill_from: date | None = None
+    progress: Callable[[int, int], None] | None = None  # (documents done, documents chosen)
+
+    @property
+    def via(self) -> str:
+        return "poll" if self.backfill_from is None else "backfill"
+
+
 @dataclass(slots=True)
 class Parsed:
-    alerts: list[Alert]
-    skipped: list[Skipped]
+    alerts: list[Alert] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    follows: list[Follow] = field(default_factory=list)
 
 
 def parse_payload(cfg: SourceConfig, payload: bytes) -> Parsed:
-    """Run the source kind's parser over one payload, separating skipped records."""
+    """Run the source kind's parser over one payload, sorting what it yields."""
     parse = sources.parser_for(cfg.kind)
-    alerts: list[Alert] = []
-    skipped: list[Skipped] = []
+    parsed = Parsed()
     for item in parse(payload, cfg):
-        if isinstance(item, Skipped):
-            log.warning("%s: skipped record %s: %s", cfg.name, item.ref or "?", item.reason)
-            skipped.append(item)
+        if isinstance(item, Alert):
+            parsed.alerts.append(item)
+        elif isinstance(item, Follow):
+            parsed.follows.append(replace(item, url=on_source_server(item.url, cfg.url)))
         else:
-            alerts.append(item)
-    return Parsed(alerts, skipped)
+            log.warning("%s: skipped record %s: %s", cfg.name, item.ref or "?", item.reason)
+            parsed.skipped.append(item)
+    return parsed
 
 
-def run_source(cfg: SourceConfig, store: Store, fetcher: Fetcher) -> SourceReport:
+def on_source_server(url: str, source_url: str) -> str:
+    """``url`` moved to the scheme and host of the source's configured URL.
+
+    Followed documents are always fetched from the server the source is configured on, so
+    a mirror or a test server serves the whole source, and a list can never send the
+    fetcher to a host nobody configured.
+    """
+    target, base = urlsplit(url), urlsplit(source_url)
+    if (target.scheme, target.netloc) == (base.scheme, base.netloc):
+        return url
+    return urlunsplit((base.scheme, base.netloc, target.path, target.query, target.fragment))
+
+
+def run_source(
+    cfg: SourceConfig, store: Store, fetcher: Fetcher, options: RunOptions | None = None
+) -> SourceReport:
     """Poll one source now. Never raises for the source's own failures: they are recorded."""
     report = SourceReport(cfg.name, origin=cfg.url)
     started = time.monotonic()
     try:
-        _poll(cfg, store, fetcher, report)
+        _poll(cfg, store, fetcher, report, options or RunOptions())
     except MonitorError as exc:
         _fail(store, report, str(exc))
     except Exception as exc:  # a bug in one parser must not stop the other sources
@@ -83,9 +122,12 @@ def run_source(cfg: SourceConfig, store: Store, fetcher: Fetcher) -> SourceRepor
     return report
 
 
-def _poll(cfg: SourceConfig, store: Store, fetcher: Fetcher, report: SourceReport) -> None:
-    cached = store.http_cache(cfg.url) or {}
-    result = fetcher.get(cfg.url, validators=Validators(**cached))
+def _poll(
+    cfg: SourceConfig, store: Store, fetcher: Fetcher, report: SourceReport, options: RunOptions
+) -> None:
+    # A backfill must read the list even when it has not changed since the last poll.
+    cached = None if options.backfill_from else store.http_cache(cfg.url)
+    result = fetcher.get(cfg.url, validators=Validators(**cached) if cached else None)
     report.size = result.size
     if not result.fresh:
         report.outcome = "not modified" if result.not_modified else "unchanged"
@@ -94,19 +136,120 @@ def _poll(cfg: SourceConfig, store: Store, fetcher: Fetcher, report: SourceRepor
             store.record_success(cfg.name, items=None)
         return
     parsed = parse_payload(cfg, result.body or b"")
-    report.items = len(parsed.alerts) + len(parsed.skipped)
+    report.items = len(parsed.alerts) + len(parsed.follows) + len(parsed.skipped)
     report.skipped = len(parsed.skipped)
+    _check_not_empty(cfg, store, parsed)
+    documents = _choose(cfg, store, parsed.follows, options)
+    if not documents:
+        with store.transaction():
+            report.take(store.upsert_alerts(parsed.alerts, via=options.via))
+            _save_validators(store, cfg.url, result)
+            store.record_success(cfg.name, items=report.items)
+        return
+    with store.transaction():
+        report.take(store.upsert_alerts(parsed.alerts, via=options.via))
+    complete = _follow(cfg, store, fetcher, documents, options, report)
+    with store.transaction():
+        if complete:  # else the next run must read this document again to find the rest
+            _save_validators(store, cfg.url, result)
+        store.record_success(cfg.name, items=report.items)
+
+
+def _check_not_empty(cfg: SourceConfig, store: Store, parsed: Parsed) -> None:
     previous_max = store.source_state(cfg.name)["items_max"]
-    if not parsed.alerts and previous_max:
+    if not parsed.alerts and not parsed.follows and previous_max:
         raise ParseError(
             f"the payload gave no alerts, though earlier runs gave up to {previous_max}",
             where=cfg.name,
             hint="the regulator may have changed its layout: check the url and the page",
         )
+
+
+def _choose(
+    cfg: SourceConfig, store: Store, follows: list[Follow], options: RunOptions
+) -> list[Follow]:
+    """The followed documents this run fetches, oldest first (undated ones, like next pages,
+    last). Documents that never change are fetched once. A poll takes what is newer than
+    the newest document it already has (on a source's first run, the newest few); a
+    backfill reaches back to ``backfill_from``."""
+    unique = list({f.url: f for f in follows}.values())
+    done = store.fetched_urls([f.url for f in unique if not f.refresh])
+    todo = [f for f in unique if f.refresh or f.url not in done]
+    mark = store.source_state(cfg.name)["follow_mark"]
+
+    def wanted(f: Follow) -> bool:
+        if f.refresh or f.date is None:
+            return True
+        if options.backfill_from is not None:
+            return f.date >= options.backfill_from
+        return mark is not None and f.date.isoformat() >= mark
+
+    chosen = [f for f in todo if wanted(f)]
+    if mark is None and options.backfill_from is None:
+        dated = sorted((f for f in todo if f.date and not f.refresh), key=_document_order)
+        chosen += dated[-FIRST_RUN_DOCUMENTS:]
+    return sorted(chosen, key=_document_order)
+
+
+def _document_order(follow: Follow) -> tuple[bool, date]:
+    return (follow.date is None, follow.date or date.min)
+
+
+def _follow(
+    cfg: SourceConfig,
+    store: Store,
+    fetcher: Fetcher,
+    documents: list[Follow],
+    options: RunOptions,
+    report: SourceReport,
+) -> bool:
+    """Fetch and store each chosen document, one transaction each; documents they point to
+    (a next page) join the queue. Returns whether everything chosen was fetched: a poll
+    stops after MAX_DOCUMENTS_PER_RUN and leaves the rest for the next run."""
+    queue = list(documents)
+    seen = {f.url for f in queue}
+    done = 0
+    while queue:
+        if options.backfill_from is None and done >= MAX_DOCUMENTS_PER_RUN:
+            log.warning(
+                "%s: fetched %d documents; %d more wait for the next run",
+                cfg.name,
+                done,
+                len(queue),
+            )
+            return False
+        follow = queue.pop(0)
+        more = _fetch_document(cfg, store, fetcher, follow, options, report)
+        done += 1
+        for extra in _choose(cfg, store, more, options):
+            if extra.url not in seen:
+                seen.add(extra.url)
+                queue.append(extra)
+        if options.progress:
+            options.progress(done, done + len(queue))
+    return True
+
+
+def _fetch_document(
+    cfg: SourceConfig,
+    store: Store,
+    fetcher: Fetcher,
+    follow: Follow,
+    options: RunOptions,
+    report: SourceReport,
+) -> list[Follow]:
+    cached = store.http_cache(follow.url) if follow.refresh else None
+    result = fetcher.get(follow.url, validators=Validators(**cached) if cached else None)
+    report.size += result.size
+    report.documents += 1
+    parsed = parse_payload(cfg, result.body or b"") if result.fresh else Parsed()
+    report.skipped += len(parsed.skipped)
     with store.transaction():
-        report.take(store.upsert_alerts(parsed.alerts))
-        _save_validators(store, cfg.url, result)
-        store.record_success(cfg.name, items=len(parsed.alerts))
+        report.take(store.upsert_alerts(parsed.alerts, via=options.via))
+        _save_validators(store, follow.url, result)
+        if follow.date is not None:
+            store.advance_follow_mark(cfg.name, follow.date.isoformat())
+    return parsed.follows
 
 
 def _save_validators(store: Store, url: str, result: FetchResult) -> None:
@@ -129,11 +272,12 @@ def run_sources(
     store: Store,
     fetcher: Fetcher,
     progress: Callable[[SourceReport], None] | None = None,
+    options: RunOptions | None = None,
 ) -> list[SourceReport]:
     """Poll each source in turn; one failing never stops the others."""
     reports = []
     for cfg in configs:
-        report = run_source(cfg, store, fetcher)
+        report = run_source(cfg, store, fetcher, options)
         if progress:
             progress(report)
         reports.append(report)
@@ -165,8 +309,15 @@ def ingest_file(cfg: SourceConfig, path: Path, store: Store) -> SourceReport:
         parsed = parse_payload(cfg, payload)
         report.items = len(parsed.alerts) + len(parsed.skipped)
         report.skipped = len(parsed.skipped)
+        if parsed.follows:
+            log.info(
+                "%s: %s points to %d more documents; a saved file is read on its own",
+                cfg.name,
+                path,
+                len(parsed.follows),
+            )
         with store.transaction():
-            report.take(store.upsert_alerts(parsed.alerts, now=utcnow()))
+            report.take(store.upsert_alerts(parsed.alerts, now=utcnow(), via="file"))
     except MonitorError as exc:
         report.outcome = "error"
         report.error = str(exc).removeprefix(f"{cfg.name}: ")

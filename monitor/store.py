@@ -68,6 +68,7 @@ CREATE TABLE alerts (
     revision INTEGER NOT NULL DEFAULT 1,
     first_seen TEXT NOT NULL,
     updated TEXT NOT NULL,
+    via TEXT NOT NULL DEFAULT 'poll',
     UNIQUE (source, ref)
 );
 CREATE INDEX alerts_date ON alerts (date);
@@ -101,7 +102,8 @@ CREATE TABLE source_state (
     last_error_at TEXT,
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
     items_last INTEGER,
-    items_max INTEGER NOT NULL DEFAULT 0
+    items_max INTEGER NOT NULL DEFAULT 0,
+    follow_mark TEXT
 );
 CREATE TABLE http_cache (
     url TEXT PRIMARY KEY,
@@ -254,10 +256,14 @@ class Store:
 
     # -- writing alerts -----------------------------------------------------------------
 
-    def upsert_alerts(self, alerts: Iterable[Alert], *, now: str | None = None) -> UpsertResult:
+    def upsert_alerts(
+        self, alerts: Iterable[Alert], *, now: str | None = None, via: str = "poll"
+    ) -> UpsertResult:
         """Insert new alerts, update changed ones (revision + 1, first_seen kept), skip the rest.
 
-        Re-ingesting the same alerts writes nothing. Call inside ``transaction()``.
+        Re-ingesting the same alerts writes nothing. Call inside ``transaction()``. ``via``
+        records how a new alert first arrived: ``poll``, ``backfill`` or ``file`` (history
+        that arrives by backfill or import is never news).
         """
         now = now or utcnow()
         by_source: dict[str, dict[str, Alert]] = {}
@@ -270,10 +276,10 @@ class Store:
         ]
         result = UpsertResult()
         for chunk in chunks:
-            self._apply(chunk, now, result)
+            self._apply(chunk, now, via, result)
         return result
 
-    def _apply(self, chunk: list[Alert], now: str, result: UpsertResult) -> None:
+    def _apply(self, chunk: list[Alert], now: str, via: str, result: UpsertResult) -> None:
         """Write one chunk of alerts of one source: insert new, update changed, skip the rest."""
         known = self._known(chunk[0].source, [alert.ref for alert in chunk])
         inserts, updates = [], []
@@ -285,7 +291,7 @@ class Store:
                 continue
             row = _row(alert_id_of(alert.source, alert.ref), alert, digest, now)
             if previous is None:
-                inserts.append((*row, now))
+                inserts.append((*row, now, via))
                 result.new.append(row[0])
             else:
                 updates.append((*row[3:-1], now, previous[0]))
@@ -390,20 +396,24 @@ class Store:
     # -- source state and HTTP validators -----------------------------------------------------
 
     def source_state(self, source: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT * FROM source_state WHERE source = ?", [source]).fetchone()
+        """How the source's runs went (a source never run gets the column defaults)."""
+        cursor = self.db.execute("SELECT * FROM source_state WHERE source = ?", [source])
+        columns = [c[0] for c in cursor.description]
+        row = cursor.fetchone()
         if row is None:
-            return {
-                "source": source,
-                "consecutive_failures": 0,
-                "items_last": None,
-                "items_max": 0,
-                "last_attempt": None,
-                "last_success": None,
-                "last_error": None,
-                "last_error_at": None,
-            }
-        columns = [c[0] for c in self.db.execute("SELECT * FROM source_state LIMIT 0").description]
+            state = dict.fromkeys(columns)
+            state.update(source=source, consecutive_failures=0, items_max=0)
+            return state
         return dict(zip(columns, row, strict=True))
+
+    def advance_follow_mark(self, source: str, mark: str) -> None:
+        """Remember the date of the newest followed document fetched (it only moves forward)."""
+        self.db.execute(
+            """INSERT INTO source_state (source, follow_mark) VALUES (?, ?)
+               ON CONFLICT (source) DO UPDATE SET
+                 follow_mark = max(coalesce(follow_mark, ''), excluded.follow_mark)""",
+            [source, mark],
+        )
 
     def record_success(self, source: str, *, items: int | None, now: str | None = None) -> None:
         """A run that worked; ``items`` is how many records the parse gave (None: not parsed)."""
@@ -434,6 +444,15 @@ class Store:
             [source, now, error, now],
         )
         return self.source_state(source)["consecutive_failures"]
+
+    def fetched_urls(self, urls: Sequence[str]) -> set[str]:
+        """Which of ``urls`` have been fetched and stored before."""
+        found: set[str] = set()
+        for start in range(0, len(urls), _CHUNK):
+            chunk = list(urls[start : start + _CHUNK])
+            sql = f"SELECT url FROM http_cache WHERE url IN ({','.join('?' * len(chunk))})"
+            found.update(url for (url,) in self.db.execute(sql, chunk))
+        return found
 
     def http_cache(self, url: str) -> dict[str, Any] | None:
         row = self.db.execute(
@@ -485,8 +504,8 @@ _COLUMNS = (
     "updated",
 )
 _INSERT = (
-    f"INSERT INTO alerts ({', '.join(_COLUMNS)}, revision) "
-    f"VALUES ({', '.join('?' * len(_COLUMNS))}, 1)"
+    f"INSERT INTO alerts ({', '.join(_COLUMNS)}, via, revision) "
+    f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, 1)"
 )
 _INDEX_NEW = (
     "INSERT INTO alerts_fts (rowid, title, summary, brands, products, lots, hazards) "

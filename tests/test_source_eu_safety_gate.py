@@ -3,29 +3,28 @@
 Golden files: ``tests/fixtures/eu_safety_gate/<case>.expected.json`` name their sample and
 hold the normalized alerts (every field but ``raw``). To rewrite them after a deliberate
 parser change, run ``INKWATCH_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q
-tests/test_source_eu_safety_gate.py`` and review the diff before committing.
+tests/test_source_eu_safety_gate.py`` (each rewritten case fails, see ``golden.py``), review
+the diff, and rerun without the variable before committing.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from golden import case_id, cases, check, read_spec
 
 from monitor.errors import ParseError
-from monitor.model import Alert, Skipped, SourceConfig
+from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources.eu_safety_gate import parse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eu_safety_gate"
 REPORTS = (462, 499, 10000006, 10000146, 10000248, 10000250, 10000306)
-REGEN = os.environ.get("INKWATCH_REGEN_GOLDEN") == "1"
 CFG = SourceConfig(
     name="eu_safety_gate",
     kind="eu_safety_gate",
@@ -45,14 +44,6 @@ def alerts_of(payload: bytes) -> list[Alert]:
     items = list(parse(payload, CFG))
     assert all(isinstance(item, Alert) for item in items)
     return items  # type: ignore[return-value]
-
-
-def normalized(alert: Alert) -> dict[str, Any]:
-    """The alert as the golden files hold it: every field but raw, dates in ISO 8601."""
-    fields = asdict(alert)
-    del fields["raw"]
-    fields["published"] = alert.published.isoformat() if alert.published else None
-    return {key: list(val) if isinstance(val, tuple) else val for key, val in fields.items()}
 
 
 def given(raw: dict[str, Any], key: str) -> bool:
@@ -91,32 +82,14 @@ def test_counts_of_all_seven_reports(samples: Path) -> None:
 # --- golden files -----------------------------------------------------------------------
 
 
-def golden_cases() -> list[Path]:
-    return sorted(FIXTURES.glob("*.expected.json"))
-
-
-@pytest.mark.parametrize("case", golden_cases(), ids=lambda path: path.name.split(".")[0])
+@pytest.mark.parametrize("case", cases(FIXTURES), ids=case_id)
 def test_golden(samples: Path, case: Path) -> None:
-    spec = json.loads(case.read_text(encoding="utf-8"))
-    actual = [normalized(alert) for alert in alerts_of((samples / spec["sample"]).read_bytes())]
-    if REGEN:
-        spec["alerts"] = actual
-        text = json.dumps(spec, ensure_ascii=False, indent=1) + "\n"
-        case.write_text(text, encoding="utf-8")
-        pytest.skip(f"regenerated {case.name}: review the diff")
-    expected = spec["alerts"]
-    assert [a["ref"] for a in actual] == [e["ref"] for e in expected]
-    mismatches = [
-        f"{exp['ref']}.{key}: expected {exp[key]!r}, got {act.get(key)!r}"
-        for exp, act in zip(expected, actual, strict=True)
-        for key in exp
-        if act.get(key) != exp[key]
-    ]
-    assert not mismatches, "\n".join(mismatches[:20])
+    spec = read_spec(case)
+    check(alerts_of((samples / spec["sample"]).read_bytes()), case, spec=spec)
 
 
 def test_golden_cases_exist() -> None:
-    names = {path.name for path in golden_cases()}
+    names = {path.name for path in cases(FIXTURES)}
     assert {"legacy_499.expected.json", "modern_10000248.expected.json"} <= names
 
 
@@ -292,7 +265,7 @@ def test_bad_report_date_leaves_alerts_undated() -> None:
         (
             b"<weeklyReports><weeklyReport><reference>Report-2026-20</reference>"
             b"<URL>https://ec.europa.eu/x/10000306</URL></weeklyReport></weeklyReports>",
-            "list of weekly reports",
+            "<Safety-Gate> root",
         ),
         (synthetic(), "no <notifications>"),
     ],
@@ -303,7 +276,7 @@ def test_bad_report_date_leaves_alerts_undated() -> None:
         "html-doctype",
         "html",
         "wrong-root",
-        "report-list",
+        "list-with-other-root",
         "no-notifications",
     ],
 )
@@ -327,3 +300,34 @@ def test_notification_without_case_number_is_skipped(samples: Path) -> None:
     ]
     assert items[1] is skipped[0]
     assert items[2].ref == "A12/1359/12"
+
+
+# --- the list of weekly reports -------------------------------------------------------------
+
+
+def test_report_list_gives_one_follow_per_report() -> None:
+    payload = (
+        Path(__file__).parent / "fixtures" / "eu_safety_gate" / "report_list.xml"
+    ).read_bytes()
+    items = list(parse(payload, CFG))
+    assert all(isinstance(item, Follow) for item in items) and len(items) == 6
+    newest = items[0]
+    assert newest.date == date(2026, 5, 22) and newest.refresh is False
+    assert newest.url == (
+        "https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/detail/xml/10000306"
+        "?language=en&search=WEB_REPORT%7C:%7C10000306,"
+    )
+    assert [item.date.year for item in items] == [2026, 2025, 2023, 2020, 2012, 2011]
+
+
+def test_report_list_entry_without_url_is_skipped() -> None:
+    payload = (
+        b"<Safety-Gate><weeklyReport><reference>Report-2026-20</reference>"
+        b"<publicationDate>15/05/2026</publicationDate><URL></URL></weeklyReport>"
+        b"<weeklyReport><reference>Report-2026-21</reference><publicationDate>22/05/2026"
+        b"</publicationDate><URL>https://ec.europa.eu/x/10000306</URL></weeklyReport>"
+        b"</Safety-Gate>"
+    )
+    skipped, follow = list(parse(payload, CFG))
+    assert skipped == Skipped("Report-2026-20", "report list entry has no usable URL ('')")
+    assert follow == Follow("https://ec.europa.eu/x/10000306", date(2026, 5, 22))

@@ -1,6 +1,7 @@
 """Source kinds: one module per regulator, registered here by kind.
 
-Each module provides ``parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]``.
+Each module provides ``parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped |
+Follow]``: alerts, records it had to skip, and further documents to fetch (see model.Follow).
 Modules are imported on first use (see ``parser_for``), so reading the database never
 pays for the HTML and feed libraries.
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 
-from monitor.model import Alert, Skipped, SourceConfig, SourceKind
+from monitor.model import Alert, Follow, Skipped, SourceConfig, SourceKind
 
-Parser = Callable[[bytes, SourceConfig], Iterator[Alert | Skipped]]
+Parser = Callable[[bytes, SourceConfig], Iterator[Alert | Skipped | Follow]]
 
 _KINDS = (
     SourceKind(

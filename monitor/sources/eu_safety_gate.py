@@ -1,6 +1,10 @@
-"""EU Safety Gate (ex-RAPEX): one weekly-report XML → alerts.
+"""EU Safety Gate (ex-RAPEX): the list of weekly reports → the reports → alerts.
 
-The report is ``<Safety-Gate>`` with report metadata (``report_date`` DD/MM/YYYY,
+The list (``…/weeklyReport/list/xml/en``) is ``<Safety-Gate>`` with one ``<weeklyReport>``
+per week (``reference``, ``publicationDate`` DD/MM/YYYY, ``URL`` of the report's XML); each
+becomes a ``Follow``, fetched once since a published report never changes (an addendum
+comes in a later report and updates the alert by its caseNumber).
+A report is ``<Safety-Gate>`` with report metadata (``report_date`` DD/MM/YYYY,
 ``report_year``, ``report_week``, ``report_addendum``) and repeated ``<notifications>``.
 Every notification is yielded, whatever its category: inks are filed under "Chemical
 products" far more often than "Cosmetics", so filtering belongs to the matcher.
@@ -17,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.model import Alert, Skipped, SourceConfig
+from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._text import (
     clean,
     cut_at_tag,
@@ -55,9 +59,14 @@ _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _LOT_SEPARATORS = re.compile(r"\s*[;|\n]\s*|\s*,\s+|\s+,\s*")
 
 
-def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
-    """Yield one ``Alert`` per ``<notifications>`` element (``Skipped`` if it has no caseNumber)."""
+def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Follow]:
+    """A report list gives one ``Follow`` per report; a report gives one ``Alert`` per
+    ``<notifications>`` element (``Skipped`` if it has no caseNumber)."""
     root = _root(payload, cfg.name)
+    entries = root.findall(LIST_ENTRY)
+    if entries:
+        yield from _report_list(entries, cfg.name)
+        return
     report = {name: root.findtext(name) for name in REPORT_FIELDS}
     published = _report_date(report["report_date"], cfg.name)
     notifications = root.findall(NOTIFICATION)
@@ -81,18 +90,23 @@ def _root(payload: bytes, where: str) -> ET.Element:
         root = ET.fromstring(payload)
     except ET.ParseError as exc:
         raise ParseError(f"the payload is not well-formed XML ({exc})", where=where) from exc
-    if root.tag != ROOT and root.find(f".//{LIST_ENTRY}") is not None:
-        raise ParseError(
-            "got the list of weekly reports, not one weekly report",
-            where=where,
-            hint="point the source at a report (…/weeklyReport/detail/xml/{rid}?…); "
-            "the list only says which reports exist",
-        )
     if root.tag != ROOT:
         raise ParseError(
             f"expected a <{ROOT}> root element, got <{root.tag}>", where=where, hint=_HINT_URL
         )
     return root
+
+
+def _report_list(entries: list[ET.Element], where: str) -> Iterator[Follow | Skipped]:
+    """One ``Follow`` per listed report, dated by its publication date."""
+    for entry in entries:
+        reference = value(entry.findtext("reference")) or "?"
+        url = value(entry.findtext("URL"))
+        if not url.startswith(("https://", "http://")):
+            yield Skipped(reference, f"report list entry has no usable URL ({url!r})")
+            continue
+        published = _dmy(entry.findtext("publicationDate"))
+        yield Follow(url=url, date=published.date() if published else None)
 
 
 def _report_date(text: str | None, where: str) -> datetime | None:
