@@ -35,6 +35,19 @@ _KINDS = (
         options={"organizations": ["Consumer product safety"]},
     ),
     SourceKind(
+        name="uk_opss",
+        description="UK OPSS product safety alerts, reports and recalls (GOV.UK search + content)",
+        module="monitor.sources.uk_opss",
+        url=(
+            "https://www.gov.uk/api/search.json?filter_format=product_safety_alert_report_recall"
+            "&filter_product_category=cosmetics&filter_product_category=chemical-products"
+            "&order=-public_timestamp&count=100&start=0"
+            "&fields=title,link,public_timestamp,description,product_category,"
+            "product_alert_type,product_risk_level,product_measure_type,product_recall_alert_date"
+        ),
+        interval="12h",
+    ),
+    SourceKind(
         name="oecd_recalls",
         description="OECD GlobalRecalls portal: 7-day RSS or search JSON (ids and links only)",
         module="monitor.sources.oecd_recalls",
