@@ -159,8 +159,14 @@ def init(app: App) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="Parse saved payloads (files or folders) instead of fetching. Repeatable.",
 )
+@click.option(
+    "--backfill",
+    metavar="WEEKS|all",
+    help="Also fetch older documents (weekly reports, detail pages) from the last WEEKS "
+    "weeks, or all of them. Stored as history: never mailed as news.",
+)
 @pass_app
-def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...]) -> None:
+def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: str | None) -> None:
     """Poll the sources now (all enabled ones by default) and store what is new."""
     # The fetch layer and parsers load only here, so read-only commands start quickly.
     from monitor import pipeline
@@ -189,9 +195,35 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...]) -> None:
             where=str(app.config_path),
             hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
         )
+    options = pipeline.RunOptions(
+        backfill_from=backfill_start(backfill) if backfill else None,
+        progress=ProgressLine() if backfill and sys.stderr.isatty() else None,
+    )
     with app.store(create=True) as store, Fetcher(app.config.settings.fetch) as fetcher:
-        reports = pipeline.run_sources(configs, store, fetcher, progress=_print_report)
+        reports = pipeline.run_sources(configs, store, fetcher, _print_report, options)
     _finish(reports)
+
+
+def backfill_start(text: str, today: date | None = None) -> date:
+    """``--backfill 12`` → the day 12 weeks ago; ``--backfill all`` → the beginning of time."""
+    if text.strip().lower() == "all":
+        return date.min
+    if not text.strip().isdigit() or int(text) < 1:
+        raise click.BadParameter(
+            f"{text!r}: give a number of weeks (e.g. 52) or 'all'", param_hint="--backfill"
+        )
+    return (today or datetime.now(UTC).date()) - timedelta(weeks=int(text))
+
+
+class ProgressLine:
+    """A progress bar on the terminal for long backfills: documents done of those known."""
+
+    WIDTH = 30
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        click.echo(f"\r  [{bar}] {done}/{total} documents", err=True, nl=done >= total)
 
 
 def _source_config(config: Config, name: str) -> SourceConfig:
@@ -221,6 +253,8 @@ def _print_report(report: Any) -> None:
     )
     if report.skipped:
         text += f", {report.skipped} skipped"
+    if report.documents:
+        text += f", {report.documents} documents fetched"
     click.echo(f"{text} ({report.duration:.1f} s)")
 
 

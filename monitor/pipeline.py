@@ -242,7 +242,10 @@ def _fetch_document(
     result = fetcher.get(follow.url, validators=Validators(**cached) if cached else None)
     report.size += result.size
     report.documents += 1
-    parsed = parse_payload(cfg, result.body or b"") if result.fresh else Parsed()
+    # The parser sees the document's own address as cfg.url (a search page needs it to
+    # say where the next page starts).
+    document = replace(cfg, url=follow.url)
+    parsed = parse_payload(document, result.body or b"") if result.fresh else Parsed()
     report.skipped += len(parsed.skipped)
     with store.transaction():
         report.take(store.upsert_alerts(parsed.alerts, via=options.via))

@@ -11,11 +11,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from monitor import __version__
-from monitor.cli import cli, parse_when
+from monitor.cli import ProgressLine, backfill_start, cli, parse_when
 from monitor.config import kind_defaults
 from monitor.pipeline import ingest_file
 from monitor.sources import REGISTRY
@@ -311,3 +312,19 @@ def test_unknown_source_name(tmp_path: Path) -> None:
 
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("INKWATCH_")}
+
+
+def test_backfill_start() -> None:
+    assert backfill_start("all") == date.min
+    assert backfill_start("2", today=date(2026, 11, 24)) == date(2026, 11, 10)
+    with pytest.raises(click.BadParameter, match="number of weeks"):
+        backfill_start("soon")
+
+
+def test_progress_line_draws_a_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = ProgressLine()
+    progress(1, 4)
+    progress(4, 4)
+    err = capsys.readouterr().err
+    assert "\r  [#######-----------------------] 1/4 documents" in err
+    assert err.endswith("] 4/4 documents\n")

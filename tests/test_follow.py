@@ -6,6 +6,7 @@ server serves the six real weekly reports from the shared samples for them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -193,3 +194,56 @@ def test_followed_urls_move_to_the_source_server() -> None:
     assert moved == "http://127.0.0.1:8080/a/detail/xml/1?language=en&search=X"
     same = "https://www.fda.gov/safety/x"
     assert pipeline.on_source_server(same, "https://www.fda.gov/datatables") == same
+
+
+# -- a paged search: the OECD portal caps pages at 20 results whatever `end` asks -----------
+
+
+OECD_RECALL = "http://PoliciesApplications.oecd.org/GlobalRecalls/Recall/EN/AU/"
+
+
+def oecd_page(start: int, count: int, total: int) -> dict:
+    results = [
+        {
+            "id": f"PS{start + i:07d}",
+            "countryId": "AU",
+            "countryName": "Australia",
+            "date": "2019-09-22",
+            "product.name": f"Pigment {start + i}",
+            "extUrl": f"https://www.productsafety.gov.au/recalls/{start + i}",
+            "languageId": "EN",
+            "uri": f"{OECD_RECALL}PS{start + i:07d}",
+        }
+        for i in range(count)
+    ]
+    return {"total": total, "page-length": count, "where": "tattoo", "results": results}
+
+
+def test_paged_search_is_read_to_the_end(store: Store, fetcher: Fetcher) -> None:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    asked: list[tuple[str, str]] = []
+
+    def search(request: Request) -> Response:
+        start, end = request.args["start"], request.args["end"]
+        asked.append((start, end))
+        first = int(start)
+        return Response(
+            json.dumps(oecd_page(first, min(20, 45 - first), 45)), content_type="application/json"
+        )
+
+    server.expect_request("/ws/search.xqy").respond_with_handler(search)
+    try:
+        cfg = SourceConfig(
+            name="oecd",
+            kind="oecd_recalls",
+            interval=timedelta(days=1),
+            url=server.url_for("/ws/search.xqy") + "?q=tattoo&start=0&end=100",
+        )
+        report = pipeline.run_source(cfg, store, fetcher)
+    finally:
+        server.clear()
+        server.stop()
+    assert report.outcome == "ok", report.error
+    assert asked == [("0", "100"), ("20", "120"), ("40", "140")]
+    assert len(report.new) == 45 and report.documents == 2

@@ -311,3 +311,37 @@ def test_validators_survive_a_redirect(
     assert pipeline.run_source(cfg, store, fetcher).outcome == "ok"
     assert pipeline.run_source(cfg, store, fetcher).outcome == "not modified"
     assert seen == [None, '"v1"']
+
+
+# -- every adapter over a real loopback server -------------------------------------------------
+
+LOOPBACK_CASES = {
+    # kind: (sample path under the shared samples, alerts expected, options)
+    "health_canada": (
+        "health_canada/canada_hcrsam_opendata_excerpt.json",
+        8,
+        {"organizations": []},
+    ),
+    "oecd_recalls": ("oecd/rss_2026-08-21.xml", 58, {}),
+    "accc_recalls": ("accc/rss_psa_recall_2026-08-31_excerpt.xml", 1, {}),
+    "federal_register": ("federal_register/fda_tattoo_documents_derived.json", 2, {}),
+    "feed": ("oecd/rss_2026-08-21.xml", 58, {"include": [], "exclude": [], "country": ""}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOOPBACK_CASES))
+def test_adapter_over_loopback(
+    kind: str, http: HTTPServer, store: Store, fetcher: Fetcher, samples: Path
+) -> None:
+    sample, expected, options = LOOPBACK_CASES[kind]
+    http.expect_request("/payload").respond_with_data((samples / sample).read_bytes())
+    cfg = SourceConfig(
+        name=kind,
+        kind=kind,
+        url=http.url_for("/payload"),
+        interval=timedelta(hours=1),
+        options=options,
+    )
+    report = pipeline.run_source(cfg, store, fetcher)
+    assert report.outcome == "ok", report.error
+    assert len(report.new) == expected == store.count_alerts(kind)

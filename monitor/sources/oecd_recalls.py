@@ -22,10 +22,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from monitor.errors import ParseError
-from monitor.model import Alert, Skipped, SourceConfig
+from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._feedutil import (
     clean_text,
     find_lots,
@@ -76,14 +76,41 @@ class _Record:
     raw_id: str
 
 
-def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
-    """Alerts from an OECD RSS or search-JSON payload, whichever it is."""
+def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Follow]:
+    """Alerts from an OECD RSS or search-JSON payload, whichever it is; a search page that
+    is not the last also gives the next page to fetch."""
     if payload_start(payload, 1)[:1] in (b"{", b"["):
-        records = _search_records(load_json(payload, cfg.name), cfg.name)
+        data = load_json(payload, cfg.name)
+        records = list(_search_records(data, cfg.name))
+        next_page = _next_page(data, len(records), cfg.url)
     else:
-        records = _rss_records(payload, cfg.name)
+        records, next_page = list(_rss_records(payload, cfg.name)), None
     for record in records:
         yield record if isinstance(record, Skipped) else _to_alert(record, cfg.name)
+    if next_page:
+        yield Follow(next_page, refresh=True)
+
+
+def _next_page(data: Any, returned: int, url: str) -> str | None:
+    """The search URL for the page after this one, or None on the last page.
+
+    The server caps pages at 20 results whatever ``end`` asks for, so the next page starts
+    after the results actually returned (``start`` + returned), not at ``end``.
+    """
+    total = data.get("total") if isinstance(data, dict) else None
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if not isinstance(total, int) or "start" not in query or returned == 0:
+        return None
+    try:
+        start = int(query["start"]) + returned
+        page = int(query.get("end", start)) - int(query["start"])
+    except ValueError:
+        return None
+    if start >= total:
+        return None
+    query.update(start=str(start), end=str(start + max(page, returned)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _rss_records(payload: bytes, where: str) -> Iterator[_Record | Skipped]:
