@@ -33,7 +33,7 @@ mbox_path = "inkwatch.mbox"
 
 [sources.eu_safety_gate]
 kind = "eu_safety_gate"
-url = "{base}/eu_safety_gate/weekly_report.xml"
+url = "{base}/eu_safety_gate/list.xml"
 
 [sources.health_canada]
 kind = "health_canada"

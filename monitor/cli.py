@@ -254,7 +254,8 @@ def _print_report(report: Any) -> None:
     if report.skipped:
         text += f", {report.skipped} skipped"
     if report.documents:
-        text += f", {report.documents} documents fetched"
+        plural = "" if report.documents == 1 else "s"
+        text += f", {report.documents} document{plural} fetched"
     click.echo(f"{text} ({report.duration:.1f} s)")
 
 

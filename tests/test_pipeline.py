@@ -345,3 +345,18 @@ def test_adapter_over_loopback(
     report = pipeline.run_source(cfg, store, fetcher)
     assert report.outcome == "ok", report.error
     assert len(report.new) == expected == store.count_alerts(kind)
+
+
+def test_a_malformed_record_is_skipped_counted_and_the_run_goes_on(
+    http: HTTPServer,
+    store: Store,
+    fetcher: Fetcher,
+    report: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = report.replace(b"<caseNumber>A12/1358/12</caseNumber>", b"", 1)
+    http.expect_request("/report.xml").respond_with_data(broken)
+    result = pipeline.run_source(source("eu", http.url_for("/report.xml")), store, fetcher)
+    assert result.outcome == "ok"
+    assert (result.skipped, len(result.new), result.items) == (1, 44, 45)
+    assert "skipped record" in caplog.text and "no caseNumber" in caplog.text
