@@ -258,3 +258,11 @@ def test_bad_records_are_skipped_and_the_rest_parsed(samples: Path) -> None:
         "81327",
         "75305",
     ]
+
+
+def test_categories_option(samples: Path) -> None:
+    payload = sample_bytes(samples, EXCERPT)
+    cfg = config(organizations=[], categories=["Beauty and personal care"])
+    refs = [a.ref for a in parse(payload, cfg) if isinstance(a, Alert)]
+    assert refs and {"76038", "57670"} <= set(refs)
+    assert "82508" not in refs  # a medical device (category "General and plastic surgery")

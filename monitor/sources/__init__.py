@@ -32,7 +32,7 @@ _KINDS = (
             "opendata-donneesouvertes/HCRSAMOpenData.json"
         ),
         interval="1d",
-        options={"organizations": ["Consumer product safety"]},
+        options={"organizations": ["Consumer product safety"], "categories": []},
     ),
     SourceKind(
         name="uk_opss",

@@ -7,7 +7,8 @@ Last updated, Archived``. The file has no first-publication date: ``published`` 
 ``Last updated`` (None for the Transport Canada records that leave it null).
 
 Option ``organizations`` (list of str, default ``["Consumer product safety"]``) keeps
-only the records of those organizations; an empty list keeps every record.
+only the records of those organizations, and ``categories`` (default: empty) only those of
+those categories (e.g. "Beauty and personal care"); an empty list keeps every record.
 """
 
 from __future__ import annotations
@@ -36,20 +37,23 @@ _HINT_URL = "check that the URL is the HCRSAMOpenData.json open-data file"
 def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
     """Yield one ``Alert`` per record of the chosen organizations (``Skipped`` if it has no NID)."""
     records = _records(payload, cfg.name)
-    wanted = _organizations(cfg)
+    organizations = _wanted(cfg, "organizations", DEFAULT_ORGANIZATIONS)
+    categories = _wanted(cfg, "categories", ())
     for record in records:
         if not isinstance(record, dict):
             yield Skipped("", f"record is a JSON {type(record).__name__}, not an object")
             continue
-        if wanted and clean(record.get("Organization")).casefold() not in wanted:
+        if organizations and clean(record.get("Organization")).casefold() not in organizations:
+            continue
+        if categories and clean(record.get("Category")).casefold() not in categories:
             continue
         yield _alert(record, cfg.name)
 
 
-def _organizations(cfg: SourceConfig) -> frozenset[str]:
-    """The organizations to keep, casefolded; empty means all."""
-    option = cfg.options.get("organizations", DEFAULT_ORGANIZATIONS)
-    names: Sequence[str] = [option] if isinstance(option, str) else option
+def _wanted(cfg: SourceConfig, option: str, default: Sequence[str]) -> frozenset[str]:
+    """The values of a list option, casefolded; empty means all."""
+    value = cfg.options.get(option, default)
+    names: Sequence[str] = [value] if isinstance(value, str) else value
     return frozenset(clean(name).casefold() for name in names)
 
 
