@@ -103,6 +103,41 @@ def health_canada(samples: Path) -> None:
         server.shutdown()
 
 
+def big_feed(entries: int = 10_000) -> bytes:
+    items = "".join(
+        f"<item><title>Recall {i}: tattoo ink lot L{i:05d} withdrawn</title>"
+        f"<link>https://example.org/recalls/{i}</link><guid>recall-{i}</guid>"
+        f"<pubDate>Mon, 02 Jun 2025 00:00:00 +0000</pubDate>"
+        f"<description>&lt;p&gt;Batch L{i:05d} was found to contain &lt;b&gt;Pseudomonas"
+        f"&lt;/b&gt;. Stop using it.&lt;/p&gt;</description></item>"
+        for i in range(entries)
+    )
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    return f"{head}{items}</channel></rss>".encode()
+
+
+def feed(entries: int = 10_000) -> None:
+    Serve.body = big_feed(entries)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+    cfg = source("feed", url, include=[], exclude=[], country="")
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Store.open(Path(tmp) / "b.db") as store,
+            Fetcher(POLICY) as fetcher,
+        ):
+            report = pipeline.run_source(cfg, store, fetcher)
+            print(
+                f"Feed of {entries:,} entries (fetch + parse + store, over loopback): "
+                f"{len(report.new):,} alerts in {report.duration:.2f} s "
+                f"(rss2email: about 14 s here)"
+            )
+    finally:
+        server.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", help="real payloads (default: ../shared/samples)")
@@ -113,6 +148,7 @@ def main() -> None:
     samples = samples_dir(args.samples)
     safety_gate(samples, args.repeat)
     health_canada(samples)
+    feed()
 
 
 if __name__ == "__main__":
