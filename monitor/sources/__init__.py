@@ -24,6 +24,21 @@ _KINDS = (
         interval="6h",
     ),
     SourceKind(
+        name="fda_recalls",
+        description="US FDA recalls and safety alerts: recalls RSS → Cosmetics listing → notices",
+        module="monitor.sources.fda_recalls",
+        url="https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/recalls/rss.xml",
+        interval="1h",
+        options={
+            "listing_url": (
+                "https://www.fda.gov/datatables/views/ajax?view_name=recall_solr_index"
+                "&view_display_id=recall_datatable_block_1&field_regulated_product_field=2294"
+                "&start=0&length=100&draw=1"
+            ),
+            "refresh_days": 30,
+        },
+    ),
+    SourceKind(
         name="health_canada",
         description="Health Canada Recalls and Safety Alerts, open-data bulk JSON",
         module="monitor.sources.health_canada",
