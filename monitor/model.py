@@ -37,6 +37,9 @@ class Alert:
     category: str = ""
     action: str = ""
     raw: Any = field(default=None, compare=False, repr=False)
+    # A first sketch from a listing or search row, before the notice's own page was read:
+    # stored only while nothing is stored under its ref, so it never replaces the full alert.
+    partial: bool = field(default=False, compare=False)
 
     @property
     def id(self) -> str:

@@ -286,7 +286,7 @@ class Store:
         for alert in chunk:
             digest = alert.content_hash()
             previous = known.get(alert.ref)
-            if previous is not None and previous[1] == digest:
+            if previous is not None and (previous[1] == digest or alert.partial):
                 result.unchanged += 1
                 continue
             row = _row(alert_id_of(alert.source, alert.ref), alert, digest, now)

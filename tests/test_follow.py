@@ -20,7 +20,7 @@ from monitor import pipeline
 from monitor.fetch import Fetcher
 from monitor.model import FetchPolicy, SourceConfig
 from monitor.pipeline import RunOptions
-from monitor.store import Store
+from monitor.store import AlertQuery, Store
 
 LIST = Path(__file__).parent / "fixtures" / "eu_safety_gate" / "report_list.xml"
 REPORTS = {  # report id → (publication date, notifications in the sample)
@@ -247,3 +247,65 @@ def test_paged_search_is_read_to_the_end(store: Store, fetcher: Fetcher) -> None
     assert report.outcome == "ok", report.error
     assert asked == [("0", "100"), ("20", "120"), ("40", "140")]
     assert len(report.new) == 45 and report.documents == 2
+
+
+# -- FDA: the recalls RSS → the Cosmetics listing → the notices (our fixture files) ---------
+
+FDA_FIXTURES = Path(__file__).parent / "fixtures" / "fda_recalls"
+FDA_NOTICES = "/safety/recalls-market-withdrawals-safety-alerts/"
+SACRED = (
+    "fda-advises-consumers-tattoo-artists-and-retailers-avoid-using-or-selling-"
+    "certain-sacred-tattoo-ink-products"
+)
+SIERRA = "sierra-stain-recalls-tattoo-pigments-because-possible-health-risk"
+
+
+def test_fda_rss_leads_to_the_listing_and_the_notices(store: Store, fetcher: Fetcher) -> None:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    asked: list[str] = []
+
+    def serve(name: str, content_type: str):
+        def answer(request: Request) -> Response:
+            asked.append(request.path.rsplit("/", 1)[-1])
+            body = (FDA_FIXTURES / name).read_bytes()
+            etag = f'"{name}"'
+            if request.headers.get("If-None-Match") == etag:
+                return Response(status=304)
+            return Response(body, content_type=content_type, headers={"ETag": etag})
+
+        return answer
+
+    server.expect_request("/rss.xml").respond_with_handler(serve("recalls_rss.xml", "text/xml"))
+    server.expect_request("/datatables/views/ajax").respond_with_handler(
+        serve("listing.json", "application/json")
+    )
+    server.expect_request(FDA_NOTICES + SACRED).respond_with_handler(
+        serve("detail_sacred_tattoo_ink.html", "text/html")
+    )
+    server.expect_request(FDA_NOTICES + SIERRA).respond_with_handler(
+        serve("detail_sierra_stain.html", "text/html")
+    )
+    cfg = SourceConfig(
+        name="fda_recalls",
+        kind="fda_recalls",
+        interval=timedelta(hours=1),
+        url=server.url_for("/rss.xml"),
+    )
+    try:
+        first = pipeline.run_source(cfg, store, fetcher)
+        second = pipeline.run_source(cfg, store, fetcher)
+    finally:
+        server.clear()
+        server.stop()
+    assert first.outcome == "ok", first.error
+    assert asked[:4] == ["rss.xml", SIERRA, SACRED, "ajax"], "notices oldest first, then pages"
+    assert first.documents == 3
+    sacred = store.alerts(AlertQuery(search="RB0624"))
+    assert [a["ref"] for a in sacred] == [SACRED], "the notice's page filled in the lots"
+    sierra = next(
+        a for a in store.alerts(AlertQuery(sources=["fda_recalls"])) if a["ref"] == SIERRA
+    )
+    assert sierra["lots"] and sierra["revision"] == 1, "the listing row did not replace it"
+    assert second.outcome == "not modified" and asked[4:] == ["rss.xml"]
+    assert store.count_alerts("fda_recalls") == 5

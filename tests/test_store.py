@@ -224,3 +224,13 @@ def test_show_rejects_what_is_not_an_id(db: Store) -> None:
     ingest(db, [make("A1")])
     assert db.alert('a1" OR "x') is None
     assert db.alert("abc") is None  # too short to be a prefix
+
+
+def test_a_partial_alert_never_replaces_a_stored_one(db: Store) -> None:
+    sketch = make("N1", lots=(), title="Listing row", partial=True)
+    assert ingest(db, [sketch]).new == [sketch.id]  # nothing stored yet: the sketch goes in
+    full = make("N1", lots=("BL23", "SC23"), title="Full notice")
+    assert ingest(db, [full]).updated == [full.id]
+    again = ingest(db, [sketch])  # the listing is read again later
+    assert again.unchanged == 1 and again.updated == []
+    assert db.alert(full.id)["title"] == "Full notice"

@@ -197,6 +197,7 @@ def _search_result(result: Any, where: str, api_origin: str) -> Iterator[Alert |
         category=_category(title, facets),
         action=SEPARATOR.join(unique(facets["product_measure_type"])),
         raw=dict(result),
+        partial=True,  # the content item, followed next, gives the full alert
     )
     yield Follow(
         url=api_origin + CONTENT_API + path,
