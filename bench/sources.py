@@ -14,6 +14,8 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,6 +62,18 @@ def safety_gate(samples: Path, repeat: int) -> None:
     )
 
 
+@contextmanager
+def serving(body: bytes, path: str) -> Iterator[str]:
+    """A loopback HTTP server answering every GET with ``body``; yields the URL of ``path``."""
+    Serve.body = body
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
+    finally:
+        server.shutdown()
+
+
 class Serve(BaseHTTPRequestHandler):
     body = b""
 
@@ -74,33 +88,28 @@ class Serve(BaseHTTPRequestHandler):
 
 
 def health_canada(samples: Path) -> None:
-    Serve.body = gzip.decompress(
+    body = gzip.decompress(
         (samples / "health_canada" / "HCRSAMOpenData_2026-08-20.json.gz").read_bytes()
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/HCRSAMOpenData.json"
-    cfg = source("health_canada", url, organizations=[])
-    try:
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            Store.open(Path(tmp) / "b.db") as store,
-            Fetcher(POLICY) as fetcher,
-        ):
-            first = pipeline.run_source(cfg, store, fetcher)
-            print(
-                f"Health Canada first ingest (fetch + parse + store, over loopback): "
-                f"{len(first.new):,} alerts in {first.duration:.2f} s (target < 2 s)"
-            )
-            changes = store.total_changes
-            again = pipeline.run_source(cfg, store, fetcher)
-            alert_writes = store.total_changes - changes - 2  # source state + cache rows
-            print(
-                f"Health Canada unchanged re-poll: {again.outcome} in {again.duration:.2f} s, "
-                f"{alert_writes} alert writes (target < 0.5 s, 0 writes)"
-            )
-    finally:
-        server.shutdown()
+    with (
+        serving(body, "/HCRSAMOpenData.json") as url,
+        tempfile.TemporaryDirectory() as tmp,
+        Store.open(Path(tmp) / "b.db") as store,
+        Fetcher(POLICY) as fetcher,
+    ):
+        cfg = source("health_canada", url, organizations=[])
+        first = pipeline.run_source(cfg, store, fetcher)
+        print(
+            f"Health Canada first ingest (fetch + parse + store, over loopback): "
+            f"{len(first.new):,} alerts in {first.duration:.2f} s (target < 2 s)"
+        )
+        changes = store.total_changes
+        again = pipeline.run_source(cfg, store, fetcher)
+        alert_writes = store.total_changes - changes - 2  # source state + cache rows
+        print(
+            f"Health Canada unchanged re-poll: {again.outcome} in {again.duration:.2f} s, "
+            f"{alert_writes} alert writes (target < 0.5 s, 0 writes)"
+        )
 
 
 def big_feed(entries: int = 10_000) -> bytes:
@@ -117,25 +126,18 @@ def big_feed(entries: int = 10_000) -> bytes:
 
 
 def feed(entries: int = 10_000) -> None:
-    Serve.body = big_feed(entries)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
-    cfg = source("feed", url, include=[], exclude=[], country="")
-    try:
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            Store.open(Path(tmp) / "b.db") as store,
-            Fetcher(POLICY) as fetcher,
-        ):
-            report = pipeline.run_source(cfg, store, fetcher)
-            print(
-                f"Feed of {entries:,} entries (fetch + parse + store, over loopback): "
-                f"{len(report.new):,} alerts in {report.duration:.2f} s "
-                f"(rss2email: about 14 s here)"
-            )
-    finally:
-        server.shutdown()
+    with (
+        serving(big_feed(entries), "/feed.xml") as url,
+        tempfile.TemporaryDirectory() as tmp,
+        Store.open(Path(tmp) / "b.db") as store,
+        Fetcher(POLICY) as fetcher,
+    ):
+        cfg = source("feed", url, include=[], exclude=[], country="")
+        report = pipeline.run_source(cfg, store, fetcher)
+        print(
+            f"Feed of {entries:,} entries (fetch + parse + store, over loopback): "
+            f"{len(report.new):,} alerts in {report.duration:.2f} s (rss2email: about 14 s here)"
+        )
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from werkzeug import Request, Response
 
 from monitor import pipeline
 from monitor.fetch import Fetcher
-from monitor.model import FetchPolicy, SourceConfig
+from monitor.model import SourceConfig
 from monitor.pipeline import RunOptions
 from monitor.store import AlertQuery, Store
 
@@ -31,7 +30,6 @@ REPORTS = {  # report id → (publication date, notifications in the sample)
     "10000248": (date(2025, 4, 18), 85),
     "10000306": (date(2026, 5, 22), 48),
 }
-POLICY = FetchPolicy(user_agent="InkWatch-test", total_timeout=5.0, retries=0, host_spacing=0.0)
 DETAIL = re.compile(r"/safety-gate-alerts/api/download/weeklyReport/detail/xml/(\d+)")
 
 
@@ -78,24 +76,8 @@ class SafetyGate:
 
 
 @pytest.fixture
-def gate(samples: Path) -> Iterator[SafetyGate]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield SafetyGate(server, samples)
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "alerts.db") as db:
-        yield db
-
-
-@pytest.fixture
-def fetcher() -> Iterator[Fetcher]:
-    with Fetcher(POLICY) as f:
-        yield f
+def gate(http: HTTPServer, samples: Path) -> SafetyGate:
+    return SafetyGate(http, samples)
 
 
 def config(gate: SafetyGate) -> SourceConfig:
@@ -219,9 +201,8 @@ def oecd_page(start: int, count: int, total: int) -> dict:
     return {"total": total, "page-length": count, "where": "tattoo", "results": results}
 
 
-def test_paged_search_is_read_to_the_end(store: Store, fetcher: Fetcher) -> None:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
+def test_paged_search_is_read_to_the_end(http: HTTPServer, store: Store, fetcher: Fetcher) -> None:
+    server = http
     asked: list[tuple[str, str]] = []
 
     def search(request: Request) -> Response:
@@ -233,17 +214,13 @@ def test_paged_search_is_read_to_the_end(store: Store, fetcher: Fetcher) -> None
         )
 
     server.expect_request("/ws/search.xqy").respond_with_handler(search)
-    try:
-        cfg = SourceConfig(
-            name="oecd",
-            kind="oecd_recalls",
-            interval=timedelta(days=1),
-            url=server.url_for("/ws/search.xqy") + "?q=tattoo&start=0&end=100",
-        )
-        report = pipeline.run_source(cfg, store, fetcher)
-    finally:
-        server.clear()
-        server.stop()
+    cfg = SourceConfig(
+        name="oecd",
+        kind="oecd_recalls",
+        interval=timedelta(days=1),
+        url=server.url_for("/ws/search.xqy") + "?q=tattoo&start=0&end=100",
+    )
+    report = pipeline.run_source(cfg, store, fetcher)
     assert report.outcome == "ok", report.error
     assert asked == [("0", "100"), ("20", "120"), ("40", "140")]
     assert len(report.new) == 45 and report.documents == 2
@@ -260,9 +237,10 @@ SACRED = (
 SIERRA = "sierra-stain-recalls-tattoo-pigments-because-possible-health-risk"
 
 
-def test_fda_rss_leads_to_the_listing_and_the_notices(store: Store, fetcher: Fetcher) -> None:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
+def test_fda_rss_leads_to_the_listing_and_the_notices(
+    http: HTTPServer, store: Store, fetcher: Fetcher
+) -> None:
+    server = http
     asked: list[str] = []
 
     def serve(name: str, content_type: str):
@@ -292,12 +270,8 @@ def test_fda_rss_leads_to_the_listing_and_the_notices(store: Store, fetcher: Fet
         interval=timedelta(hours=1),
         url=server.url_for("/rss.xml"),
     )
-    try:
-        first = pipeline.run_source(cfg, store, fetcher)
-        second = pipeline.run_source(cfg, store, fetcher)
-    finally:
-        server.clear()
-        server.stop()
+    first = pipeline.run_source(cfg, store, fetcher)
+    second = pipeline.run_source(cfg, store, fetcher)
     assert first.outcome == "ok", first.error
     assert asked[:4] == ["rss.xml", SIERRA, SACRED, "ajax"], "notices oldest first, then pages"
     assert first.documents == 3

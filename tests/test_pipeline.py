@@ -5,64 +5,24 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import TEST_POLICY as POLICY
 from loopback import LoopbackServer, gzip_bomb, read_request_head, send_until_refused
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor import pipeline, sources
 from monitor.fetch import Fetcher
-from monitor.model import FetchPolicy, SourceConfig
+from monitor.model import SourceConfig
 from monitor.store import Store
-
-POLICY = FetchPolicy(
-    user_agent="InkWatch-test/1.0 (contact: tests@example.invalid)",
-    connect_timeout=2.0,
-    read_timeout=2.0,
-    total_timeout=3.0,
-    max_body_bytes=2_000_000,
-    max_redirects=3,
-    retries=1,
-    backoff_base=0.01,
-    retry_after_max=5.0,
-    host_spacing=0.0,
-)
-
-
-@pytest.fixture(autouse=True)
-def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def report(samples: Path) -> bytes:
     return (samples / "eu_safety_gate" / "weekly_report_499.xml").read_bytes()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "alerts.db") as db:
-        yield db
-
-
-@pytest.fixture
-def fetcher() -> Iterator[Fetcher]:
-    with Fetcher(POLICY) as f:
-        yield f
-
-
-@pytest.fixture
-def http() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 def source(name: str, url: str, kind: str = "eu_safety_gate") -> SourceConfig:
