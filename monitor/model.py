@@ -137,3 +137,85 @@ class FetchPolicy:
     backoff_base: float = 1.0
     retry_after_max: float = 300.0
     host_spacing: float = 2.0
+
+
+# -- the watchlist and what matching finds ------------------------------------------------
+
+SEVERITIES = ("low", "medium", "high", "critical")
+CONTAMINANT_CLASSES = (
+    "microbial",
+    "metal",
+    "pah",
+    "aromatic_amine",
+    "restricted_pigment",
+    "preservative",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    """A pigment brand. ``needs_context``: the name is a common word or another company's
+    brand ("Dynamic", "Eternal", "Solid Ink"), so it counts only inside a relevant alert."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    needs_context: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Contaminant:
+    """A substance or organism found in inks, with the ways regulators write it."""
+
+    name: str
+    kind: str  # one of CONTAMINANT_CLASSES ("class" in watchlist.toml)
+    aliases: tuple[str, ...] = ()
+    cas: tuple[str, ...] = ()  # CAS registry numbers, e.g. "50-32-8"
+    ci: tuple[str, ...] = ()  # Colour Index numbers and pigment names: "CI 74160", "PB 15:3"
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """A lot the clinic holds: an alert naming it for this brand is critical."""
+
+    brand: str
+    product: str
+    lot: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What makes an alert about skin pigments (``include``) and which products are not
+    skin pigments even when the words appear (``exclude``: henna, transfers, machines…)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    brands: tuple[Brand, ...] = ()
+    contaminants: tuple[Contaminant, ...] = ()
+    lots: tuple[Lot, ...] = ()
+    scope: Scope = field(default_factory=Scope)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One thing found in an alert: so every email can say why it was sent."""
+
+    kind: str  # brand | contaminant | lot | scope | exclusion
+    term: str  # the canonical term: brand or contaminant name, "Brand Product lot X", scope word
+    field: str  # the alert field it was found in: title, summary, brands, products, lots, hazards
+    text: str  # the text as the regulator wrote it
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What an alert means for the clinic."""
+
+    relevant: bool
+    severity: str | None  # one of SEVERITIES; None when not relevant
+    matches: tuple[Match, ...] = ()
+    reasons: tuple[str, ...] = ()  # plain sentences, e.g. "You hold lot 12024090 of …"
