@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,13 +21,14 @@ from typing import Any
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import Alert
+from monitor.model import SEVERITIES, Alert, Verdict
 from monitor.model import alert_id as alert_id_of
 
 log = logging.getLogger(__name__)
 
 LIST_FIELDS = ("brands", "products", "lots", "hazards")
 TEXT_FIELDS = ("url", "title", "summary", "country", "category", "action")
+Judge = Callable[[Alert], Verdict]  # the matcher, handed in by the pipeline
 _FEW_HITS = 2000  # full-text hits up to which fetching and sorting them all is cheap
 _CHUNK = 2000  # alerts per lookup and write; well under SQLite's host-parameter limit
 # A module-level encoder: json.dumps(..., ensure_ascii=False) builds a new one per call.
@@ -114,8 +115,28 @@ CREATE TABLE http_cache (
 );
 """
 
+# Version 2: what matching found. The verdict of an alert's current revision sits on its
+# row (relevant, severity, reasons); the matches of every revision are kept, so an email
+# can always say why it was sent and `rematch` can show what a new watchlist changed.
+_SCHEMA_2 = """
+ALTER TABLE alerts ADD COLUMN relevant INTEGER;
+ALTER TABLE alerts ADD COLUMN severity TEXT;
+ALTER TABLE alerts ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX alerts_relevant_date ON alerts (date) WHERE relevant = 1;
+CREATE TABLE matches (
+    alert INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    term TEXT NOT NULL,
+    field TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (alert, revision, kind, term, field, text)
+) WITHOUT ROWID;
+CREATE INDEX matches_term ON matches (kind, term COLLATE NOCASE);
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_1,)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_1, _SCHEMA_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -143,6 +164,12 @@ class AlertQuery:
     countries: Sequence[str] = ()
     search: str | None = None
     limit: int | None = 50
+    relevant: bool = False  # only alerts about skin pigments
+    matched: bool = False  # only alerts naming a watchlist brand, contaminant or lot
+    brands: Sequence[str] = ()  # only alerts matching one of these watchlist brands
+    contaminants: Sequence[str] = ()  # … or contaminants
+    min_severity: str | None = None  # only alerts at least this severe
+    with_matches: bool = False  # attach each alert's matches (current revision)
 
 
 def utcnow() -> str:
@@ -257,13 +284,19 @@ class Store:
     # -- writing alerts -----------------------------------------------------------------
 
     def upsert_alerts(
-        self, alerts: Iterable[Alert], *, now: str | None = None, via: str = "poll"
+        self,
+        alerts: Iterable[Alert],
+        *,
+        now: str | None = None,
+        via: str = "poll",
+        judge: Judge | None = None,
     ) -> UpsertResult:
         """Insert new alerts, update changed ones (revision + 1, first_seen kept), skip the rest.
 
         Re-ingesting the same alerts writes nothing. Call inside ``transaction()``. ``via``
         records how a new alert first arrived: ``poll``, ``backfill`` or ``file`` (history
-        that arrives by backfill or import is never news).
+        that arrives by backfill or import is never news). ``judge`` (the matcher) gives the
+        verdict of each new or changed alert, stored with it in the same transaction.
         """
         now = now or utcnow()
         by_source: dict[str, dict[str, Alert]] = {}
@@ -276,13 +309,17 @@ class Store:
         ]
         result = UpsertResult()
         for chunk in chunks:
-            self._apply(chunk, now, via, result)
+            self._apply(chunk, now, via, judge, result)
         return result
 
-    def _apply(self, chunk: list[Alert], now: str, via: str, result: UpsertResult) -> None:
+    def _apply(
+        self, chunk: list[Alert], now: str, via: str, judge: Judge | None, result: UpsertResult
+    ) -> None:
         """Write one chunk of alerts of one source: insert new, update changed, skip the rest."""
         known = self._known(chunk[0].source, [alert.ref for alert in chunk])
         inserts, updates = [], []
+        new_verdicts: list[Verdict | None] = []
+        verdicts: list[tuple[int, int, Verdict | None]] = []  # (num, revision, verdict)
         for alert in chunk:
             digest = alert.content_hash()
             previous = known.get(alert.ref)
@@ -290,12 +327,15 @@ class Store:
                 result.unchanged += 1
                 continue
             row = _row(alert_id_of(alert.source, alert.ref), alert, digest, now)
+            verdict = judge(alert) if judge else None
             if previous is None:
-                inserts.append((*row, now, via))
+                inserts.append((*row, now, via, *_verdict_columns(verdict)))
+                new_verdicts.append(verdict)
                 result.new.append(row[0])
             else:
-                updates.append((*row[3:-1], now, previous[0]))
+                updates.append((*row[3:-1], now, *_verdict_columns(verdict), previous[0]))
                 result.updated.append(row[0])
+                verdicts.append((previous[0], previous[2] + 1, verdict))
         if inserts:
             # New rows are indexed in one statement each: FTS5 takes a bulk insert several
             # times faster than one trigger call per row. Inside the write transaction
@@ -304,14 +344,39 @@ class Store:
             self.db.conn.executemany(_INSERT, inserts)
             self.db.execute(_INDEX_NEW, [last])
             self.db.execute(_INDEX_NEW_IDS, [last])
+            if judge:
+                nums = self.db.execute(
+                    "SELECT num FROM alerts WHERE num > ? ORDER BY num", [last]
+                ).fetchall()
+                verdicts += [
+                    (num, 1, verdict) for (num,), verdict in zip(nums, new_verdicts, strict=True)
+                ]
         if updates:
             self.db.conn.executemany(_UPDATE, updates)
+        self._write_matches(verdicts)
 
-    def _known(self, source: str, refs: Sequence[str]) -> dict[str, tuple[int, str]]:
-        """ref → (num, content_hash) for the refs of ``source`` already stored."""
+    def _write_matches(self, verdicts: Iterable[tuple[int, int, Verdict | None]]) -> None:
+        rows = [
+            (num, revision, m.kind, m.term, m.field, m.text)
+            for num, revision, verdict in verdicts
+            if verdict is not None
+            for m in verdict.matches
+        ]
+        if rows:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO matches (alert, revision, kind, term, field, text) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def _known(self, source: str, refs: Sequence[str]) -> dict[str, tuple[int, str, int]]:
+        """ref → (num, content_hash, revision) for the refs of ``source`` already stored."""
         marks = ",".join("?" * len(refs))
-        sql = f"SELECT ref, num, content_hash FROM alerts WHERE source = ? AND ref IN ({marks})"
-        return {ref: (num, digest) for ref, num, digest in self.db.execute(sql, [source, *refs])}
+        sql = (
+            "SELECT ref, num, content_hash, revision FROM alerts "
+            f"WHERE source = ? AND ref IN ({marks})"
+        )
+        return {row[0]: row[1:] for row in self.db.execute(sql, [source, *refs])}
 
     # -- reading alerts -------------------------------------------------------------------
 
@@ -335,16 +400,35 @@ class Store:
                 collate = " COLLATE NOCASE" if column == "country" else ""
                 where.append(f"a.{column}{collate} IN ({','.join('?' * len(values))})")
                 params.extend(values)
+        _match_filters(query, where, params)
         sql = f"SELECT a.* FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
         sql += " ORDER BY a.date DESC, a.num DESC"
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(query.limit)
         cursor = self._query(sql, params)
-        return [
-            _decode(dict(zip([c[0] for c in cursor.description], row, strict=True)))
-            for row in cursor
-        ]
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        if query.with_matches:
+            self._attach_matches(rows)
+        return [_decode(row) for row in rows]
+
+    def _attach_matches(self, rows: list[dict[str, Any]]) -> None:
+        """Each row gains ``matches``: what matching found in its current revision."""
+        found: dict[tuple[int, int], list[dict[str, str]]] = {}
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            cursor = self.db.execute(
+                f"SELECT alert, revision, kind, term, field, text FROM matches "
+                f"WHERE alert IN ({marks}) ORDER BY kind, term",
+                [row["num"] for row in chunk],
+            )
+            for num, revision, kind, term, where, text in cursor:
+                entry = {"kind": kind, "term": term, "field": where, "text": text}
+                found.setdefault((num, revision), []).append(entry)
+        for row in rows:
+            row["matches"] = found.get((row["num"], row["revision"]), [])
 
     def _search_clause(self, match: str) -> str:
         """The full-text condition, shaped for the plan that is fast for this many hits.
@@ -385,7 +469,38 @@ class Store:
                 f"alert id prefix {id_or_prefix!r} is ambiguous",
                 hint="give more characters of the id",
             )
+        self._attach_matches(rows)
         return _decode(rows[0]) if rows else None
+
+    def stored_alerts(self, batch: int = _CHUNK) -> Iterator[tuple[int, int, Alert, dict]]:
+        """Every stored alert as (num, revision, Alert, its stored verdict), for `rematch`."""
+        last = 0
+        while True:
+            cursor = self.db.execute(
+                "SELECT * FROM alerts WHERE num > ? ORDER BY num LIMIT ?", [last, batch]
+            )
+            columns = [c[0] for c in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+            if not rows:
+                return
+            self._attach_matches(rows)
+            last = rows[-1]["num"]
+            for row in rows:
+                num, revision = row["num"], row["revision"]
+                yield num, revision, _alert_of(row), _decode(row)
+
+    def replace_verdicts(self, verdicts: Iterable[tuple[int, int, Verdict]]) -> None:
+        """Store new verdicts for the current revisions (after the watchlist changed)."""
+        items = list(verdicts)
+        self.db.conn.executemany(
+            "UPDATE alerts SET relevant = ?, severity = ?, reasons = ? WHERE num = ?",
+            [(*_verdict_columns(verdict), num) for num, _, verdict in items],
+        )
+        self.db.conn.executemany(
+            "DELETE FROM matches WHERE alert = ? AND revision = ?",
+            [(num, revision) for num, revision, _ in items],
+        )
+        self._write_matches(items)
 
     def count_alerts(self, source: str | None = None) -> int:
         if source is None:
@@ -503,9 +618,10 @@ _COLUMNS = (
     "first_seen",
     "updated",
 )
+_VERDICT_COLUMNS = ("relevant", "severity", "reasons")
 _INSERT = (
-    f"INSERT INTO alerts ({', '.join(_COLUMNS)}, via, revision) "
-    f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, 1)"
+    f"INSERT INTO alerts ({', '.join(_COLUMNS)}, via, {', '.join(_VERDICT_COLUMNS)}, revision) "
+    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1 + len(_VERDICT_COLUMNS)))}, 1)"
 )
 _INDEX_NEW = (
     "INSERT INTO alerts_fts (rowid, title, summary, brands, products, lots, hazards) "
@@ -515,8 +631,40 @@ _INDEX_NEW_IDS = "INSERT INTO alert_ids (rowid, id) SELECT num, id FROM alerts W
 _UPDATE = (
     "UPDATE alerts SET "
     + ", ".join(f"{c} = ?" for c in _COLUMNS[3:-2])
-    + ", updated = ?, revision = revision + 1 WHERE num = ?"
+    + ", updated = ?, relevant = ?, severity = ?, reasons = ?, revision = revision + 1"
+    + " WHERE num = ?"
 )
+
+
+def _match_filters(query: AlertQuery, where: list[str], params: list[Any]) -> None:
+    """The conditions for the relevance and watchlist options of ``query``."""
+    if query.relevant:
+        where.append("a.relevant = 1")
+    if query.min_severity:
+        allowed = SEVERITIES[SEVERITIES.index(query.min_severity) :]
+        where.append(f"a.severity IN ({','.join('?' * len(allowed))})")
+        params.extend(allowed)
+    current = "m.alert = a.num AND m.revision = a.revision"
+    if query.matched:
+        where.append(
+            f"EXISTS (SELECT 1 FROM matches m WHERE {current} "
+            "AND m.kind IN ('brand', 'contaminant', 'lot'))"
+        )
+    for kind, terms in (("brand", query.brands), ("contaminant", query.contaminants)):
+        if terms:
+            marks = ",".join("?" * len(terms))
+            where.append(
+                f"EXISTS (SELECT 1 FROM matches m WHERE {current} AND m.kind = ? "
+                f"AND m.term COLLATE NOCASE IN ({marks}))"
+            )
+            params.extend([kind, *terms])
+
+
+def _verdict_columns(verdict: Verdict | None) -> tuple[int | None, str | None, str]:
+    """relevant, severity, reasons as stored; no verdict (no matcher) leaves them unknown."""
+    if verdict is None:
+        return (None, None, "[]")
+    return (int(verdict.relevant), verdict.severity, _dump_list(verdict.reasons))
 
 
 def _row(alert_id: str, alert: Alert, digest: str, now: str) -> tuple:
@@ -544,9 +692,19 @@ def _row(alert_id: str, alert: Alert, digest: str, now: str) -> tuple:
     )
 
 
+def _alert_of(row: dict[str, Any]) -> Alert:
+    """The Alert a stored row was made from (raw left out: matching does not read it)."""
+    lists = {key: tuple(json.loads(row[key] or "[]")) for key in LIST_FIELDS}
+    published = datetime.fromisoformat(row["published"]) if row["published"] else None
+    texts = {key: row[key] for key in TEXT_FIELDS}
+    return Alert(source=row["source"], ref=row["ref"], published=published, **texts, **lists)
+
+
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row.pop("num", None)  # internal row number, not part of an alert
-    for key in LIST_FIELDS:
+    if "relevant" in row:
+        row["relevant"] = None if row["relevant"] is None else bool(row["relevant"])
+    for key in (*LIST_FIELDS, "reasons"):
         row[key] = json.loads(row[key]) if row.get(key) else []
     if row.get("raw"):
         row["raw"] = json.loads(row["raw"])

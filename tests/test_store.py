@@ -11,7 +11,7 @@ import pytest
 
 from monitor import store as store_module
 from monitor.errors import StoreError
-from monitor.model import Alert
+from monitor.model import Alert, Match, Verdict
 from monitor.store import AlertQuery, Store, fts_query
 
 
@@ -167,17 +167,33 @@ def test_http_cache_roundtrip(db: Store) -> None:
     assert db.http_cache("https://a/") == {"etag": '"v2"', "last_modified": "x", "body_hash": "def"}
 
 
-def test_older_database_upgrades_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_older_database_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "alerts.db"
-    with Store.open(path) as store:
-        ingest(store, [make("A1")])
-    extra = "ALTER TABLE alerts ADD COLUMN severity TEXT;"
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, extra))
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", store_module.SCHEMA_VERSION + 1)
-    with Store.open(path) as store:
-        assert store.schema_version == store_module.SCHEMA_VERSION
-        assert store.count_alerts() == 1
-        assert "severity" in store.db["alerts"].columns_dict
+    # A database as schema version 1 wrote it: its tables, two alerts and their index rows.
+    conn = sqlite3.connect(path)
+    for statement in store_module._split_sql(store_module.MIGRATIONS[0]):
+        conn.execute(statement)
+    for num, ref in ((1, "A1"), (2, "A2")):
+        conn.execute(
+            "INSERT INTO alerts (num, id, source, ref, title, brands, date, content_hash, "
+            "first_seen, updated) VALUES (?, ?, 'eu', ?, 'Tattoo ink', '[\"Intenze\"]', "
+            "'2024-05-01', 'h', 'n', 'n')",
+            [num, make(ref).id, ref],
+        )
+    conn.execute(
+        "INSERT INTO alerts_fts (rowid, title, brands) SELECT num, title, brands FROM alerts"
+    )
+    conn.execute("INSERT INTO alert_ids (rowid, id) SELECT num, id FROM alerts")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:  # this version: upgraded in place, nothing lost
+        assert store.schema_version == store_module.SCHEMA_VERSION >= 2
+        assert store.count_alerts() == 2
+        assert {"relevant", "severity", "reasons"} <= set(store.db["alerts"].columns_dict)
+        assert store.db["matches"].exists()
+        assert store.integrity_check() == "ok"
+        assert [r["ref"] for r in store.alerts(AlertQuery(search="intenze"))] == ["A2", "A1"]
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
@@ -234,3 +250,72 @@ def test_a_partial_alert_never_replaces_a_stored_one(db: Store) -> None:
     again = ingest(db, [sketch])  # the listing is read again later
     assert again.unchanged == 1 and again.updated == []
     assert db.alert(full.id)["title"] == "Full notice"
+
+
+# -- verdicts and matches ---------------------------------------------------------------------
+
+
+def judge(alert: Alert) -> Verdict:
+    """A stand-in matcher: Intenze alerts are relevant and high, the rest irrelevant."""
+    if "Intenze" not in alert.brands:
+        return Verdict(relevant=False, severity=None)
+    found = [Match("brand", "Intenze", "brands", "Intenze")]
+    found += [Match("lot", f"Intenze lot {lot}", "lots", lot) for lot in alert.lots]
+    severity = "critical" if "SS99" in alert.lots else "high"
+    return Verdict(True, severity, tuple(found), ("It names Intenze, a brand on your watchlist.",))
+
+
+def test_verdicts_are_stored_with_the_alert(db: Store) -> None:
+    with db.transaction():
+        db.upsert_alerts([make("A1"), make("T1", brands=("Acme",), lots=())], judge=judge)
+    query = AlertQuery(with_matches=True)
+    rows = {r["ref"]: r for r in db.alerts(query)}
+    assert rows["A1"]["relevant"] is True and rows["A1"]["severity"] == "high"
+    assert rows["A1"]["reasons"] == ["It names Intenze, a brand on your watchlist."]
+    assert rows["A1"]["matches"] == [
+        {"kind": "brand", "term": "Intenze", "field": "brands", "text": "Intenze"},
+        {"kind": "lot", "term": "Intenze lot SS74", "field": "lots", "text": "SS74"},
+    ]
+    assert rows["T1"]["relevant"] is False and rows["T1"]["matches"] == []
+    assert db.alert(make("A1").id)["matches"][0]["term"] == "Intenze"
+
+
+def test_a_new_revision_gets_its_own_matches(db: Store) -> None:
+    with db.transaction():
+        db.upsert_alerts([make("A1")], judge=judge)
+    with db.transaction():
+        db.upsert_alerts([make("A1", lots=("SS74", "SS99"))], judge=judge)
+    row = db.alerts(AlertQuery(with_matches=True))[0]
+    assert row["revision"] == 2 and row["severity"] == "critical"
+    assert {m["text"] for m in row["matches"] if m["kind"] == "lot"} == {"SS74", "SS99"}
+    by_revision = dict(
+        db.db.execute("SELECT revision, count(*) FROM matches GROUP BY revision").fetchall()
+    )
+    assert by_revision == {1: 2, 2: 3}, "the first revision's matches are kept"
+
+
+def test_match_filters(db: Store) -> None:
+    with db.transaction():
+        db.upsert_alerts(
+            [make("A1"), make("A2", lots=("SS99",)), make("T1", brands=("Acme",))], judge=judge
+        )
+    refs = lambda **q: sorted(r["ref"] for r in db.alerts(AlertQuery(**q)))  # noqa: E731
+    assert refs(relevant=True) == ["A1", "A2"]
+    assert refs(matched=True) == ["A1", "A2"]
+    assert refs(brands=["intenze"]) == ["A1", "A2"]
+    assert refs(brands=["Acme"]) == []
+    assert refs(contaminants=["arsenic"]) == []
+    assert refs(min_severity="critical") == ["A2"]
+    assert refs(min_severity="low") == ["A1", "A2"]
+
+
+def test_replace_verdicts_after_the_watchlist_changed(db: Store) -> None:
+    with db.transaction():
+        db.upsert_alerts([make("T1", brands=("Acme",))], judge=judge)
+    ((num, revision, alert, stored),) = list(db.stored_alerts())
+    assert alert == make("T1", brands=("Acme",)) and stored["relevant"] is False
+    acme = Verdict(True, "high", (Match("brand", "Acme", "brands", "Acme"),), ("Acme!",))
+    with db.transaction():
+        db.replace_verdicts([(num, revision, acme)])
+    row = db.alerts(AlertQuery(brands=["acme"], with_matches=True))[0]
+    assert row["severity"] == "high" and row["matches"][0]["term"] == "Acme"
