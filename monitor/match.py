@@ -1,0 +1,860 @@
+"""Which alerts concern the clinic: text normalization, one Aho–Corasick automaton per
+watchlist, and the rules that turn what it finds into a :class:`Verdict`.
+
+Pure: no I/O, no database, no clock. Build a :class:`Matcher` once per watchlist and call
+:meth:`Matcher.classify` for each alert.
+
+Normalization (:func:`normalize`) turns any text into lower-case words separated by single
+spaces: NFKC compatibility folding (done as NFKD, the same folding kept decomposed so that
+accents can be dropped), zero-width characters removed, Cyrillic and Greek look-alikes
+folded to Latin, case folded, accents stripped, and every run of anything that is not a
+letter or digit (punctuation, brackets, apostrophes, hyphens of any kind, spaces) turned
+into one space. So "benzo(a)pyrene" and "benzo[a]pyrene" both read "benzo a pyrene",
+"3,3’-Dichlorobenzidine" reads "3 3 dichlorobenzidine" and "CAS: 50‑32‑8" reads
+"cas 50 32 8". Watchlist terms go through the same function and are padded with one space
+on each side, so the automaton only finds whole words: "nem" is not found in "cinema",
+"solid" not in "solidify".
+
+Notation variants are generated on the pattern side, once, rather than guessed in every
+alert: a CAS number also matches with spaces or any dash; a Colour Index number matches
+"CI 74160", "C.I. 74160", "CI74160" and "Colour Index (No.) 74160"; a pigment name
+matches "Pigment Blue 15:3", "PB 15:3", "PB15:3" and "P.B. 15:3"; a hyphenated term also
+matches its closed form ("make-up" finds "makeup"). Scope and exclusion words also match
+their simple plural or singular ("ink" finds "inks", "temporary tattoos" is excluded like
+"temporary tattoo"). Brand and contaminant names do not: "Dynamic" does not find
+"dynamics", which is a common word and not the brand.
+
+Two safeguards against watchlist words that are also everyday words: a one-word alias
+that is a common English word ("As" for arsenic, "Co" for cobalt) is left out, with a
+warning, and a short mixed-case symbol ("Pb", "BaP") must appear in exactly that case.
+
+Offsets: the alert's fields are normalized together, joined by a separator that no term
+can cross, and scanned in one pass. A :class:`Match` must quote the alert's own
+characters, so each reported hit is found again in its original field: its first word is
+looked up in the lower-cased field, as many words as the term has are taken from there,
+and the candidate counts if it normalizes to the term (the common case: any punctuation,
+case or spacing between the words). When that fails (an accent, a look-alike letter or a
+zero-width character inside a word), the field is normalized once more character by
+character, keeping the original index of every output character
+(:func:`normalize_with_offsets`), and the span is mapped back exactly. Only the hits that
+are reported pay for this, and only the odd ones pay for the slow way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate, count
+from operator import add
+from typing import NamedTuple
+
+import ahocorasick
+
+from monitor.model import Alert, Brand, Contaminant, Lot, Match, Verdict, Watchlist
+
+log = logging.getLogger(__name__)
+
+# -- characters ----------------------------------------------------------------------------
+
+_SEP = "\x1e"  # between an alert's fields in the joined text; survives normalization
+_JOIN = f" {_SEP} "
+# Look-alikes, case kept (folding happens after): Cyrillic then Greek, each with its Latin twin.
+_LOOK_ALIKES = (
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425"
+    "\u0405\u0406\u0408\u04ae\u04ba\u051a\u051c\u04c0"
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0455\u0456\u0458\u0501\u04bb"
+    "\u051b\u051d\u04cf\u04af\u043a"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7"
+    "\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c5\u03c7\u03b3"
+)
+_LATIN_TWINS = (
+    "ABEKMHOPCTYX" "SIJYHQWI" "aeopcyxsijdh" "qwlyk" "ABEZHIKMNOPTYX" "aeikvopuxy"
+)  # fmt: skip
+_TO_LATIN = dict(zip(_LOOK_ALIKES, _LATIN_TWINS, strict=True))
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# ASCII bytes that end a word (all but digits, lower-case letters and the field separator);
+# bytes of UTF-8 sequences (0x80 and up) are letters by then and stay.
+_GAP_BYTES = bytes(
+    byte if byte >= 0x80 or byte == ord(_SEP) or chr(byte) in "0123456789abcdefghijklmnopqrstuvwxyz"
+    else ord(" ")
+    for byte in range(256)
+)  # fmt: skip
+
+
+def _fold_run(run: re.Match[str]) -> str:
+    return _fold_chars(run.group())
+
+
+@lru_cache(maxsize=4096)
+def _fold_chars(run: str) -> str:
+    """One run of non-ASCII characters (after NFKD): look-alikes become Latin, letters and
+    digits stay, accents and invisible format characters (zero-width space, soft hyphen,
+    joiners, direction marks) go, anything else becomes a space."""
+    chars = []
+    for char in run:
+        if char in _TO_LATIN:
+            chars.append(_TO_LATIN[char])
+        elif char.isalnum():
+            chars.append(char)
+        elif unicodedata.category(char) not in _DROPPED_CATEGORIES:
+            chars.append(" ")
+    return "".join(chars)
+
+
+_DROPPED_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
+# The non-ASCII characters regulators' texts hold most (em dash: the Safety Gate title
+# joiner; curly apostrophe; en dash; no-break space): each is a word gap either way.
+_COMMON_GAPS = ("\u2014", "\u2019", "\u2013", "\u00a0")
+
+
+def _fold(text: str) -> str:
+    """Everything but the word split: compatibility forms, accents, invisibles,
+    look-alikes, non-ASCII punctuation, case. Character by character, which is what lets
+    :func:`normalize_with_offsets` keep offsets."""
+    if text.isascii():
+        return text.lower()
+    for gap in _COMMON_GAPS:  # a cheap way out of the slow path for most texts
+        if gap in text:
+            text = text.replace(gap, " ")
+    if text.isascii():
+        return text.lower()
+    text = _NON_ASCII.sub(_fold_run, unicodedata.normalize("NFKD", text))
+    return text.lower() if text.isascii() else text.casefold()
+
+
+def _words(folded: str) -> str:
+    """Folded text as words separated by single spaces (a space at either end stays)."""
+    spaced = folded.encode().translate(_GAP_BYTES)
+    while b"  " in spaced:
+        spaced = spaced.replace(b"  ", b" ")
+    return spaced.decode()
+
+
+def _joined_words(texts: Sequence[str]) -> str:
+    """The fields' words, fields joined by the separator, padded with a space each side.
+    Fields are folded one by one so that one em dash in a title does not send the long
+    ASCII texts through the slower non-ASCII path."""
+    folded = [text if text.isascii() else _fold(text) for text in texts]
+    return _words(f" {_JOIN.join(folded)} ".lower())
+
+
+def normalize(text: str) -> str:
+    """Lower-case words separated by single spaces; see the module docstring for the rules.
+
+    >>> normalize("Benzo[a]pyrene, CAS No. 50‑32‑8")
+    'benzo a pyrene cas no 50 32 8'
+    """
+    return _words(_fold(text.replace(_SEP, " "))).strip()
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``normalize(text)`` and, for each of its characters, the index in ``text`` it came from.
+
+    Slow (a Python loop per character): used only to quote a hit that a plain search of
+    the original field cannot find.
+    """
+    chars: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text.replace(_SEP, " ")):
+        for out in _fold(char):
+            if out.isalnum():
+                chars.append(out)
+                offsets.append(index)
+            elif chars and chars[-1] != " ":
+                chars.append(" ")
+                offsets.append(index)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        offsets.pop()
+    return "".join(chars), offsets
+
+
+# -- notations: CAS, Colour Index, pigment names --------------------------------------------
+
+_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_CAS = re.compile(
+    rf"(?<![\w.])(\d{{2,7}})\s*[{_DASHES}\s]\s*(\d{{2}})\s*[{_DASHES}\s]\s*(\d)(?!\w)"
+)
+_CI = re.compile(r"(?:c\.?\s*i\.?|colou?r\s+index)\s*(?:no\.?|number|#)?\s*(\d{5})", re.I)
+_PIGMENT_COLOURS = {
+    "blue": "b",
+    "green": "g",
+    "yellow": "y",
+    "red": "r",
+    "orange": "o",
+    "violet": "v",
+    "brown": "br",
+    "black": "bk",
+    "white": "w",
+}
+_PIGMENT_NAME = re.compile(
+    r"pigment\s+(" + "|".join(_PIGMENT_COLOURS) + r")\s*(\d+(?:\s*[:.]\s*\d+)?)", re.I
+)
+_PIGMENT_CODE = re.compile(
+    r"p\.?\s*(" + "|".join(sorted(set(_PIGMENT_COLOURS.values()), key=len, reverse=True))
+    + r")\.?\s*(\d+(?:\s*[:.]\s*\d+)?)",
+    re.I,
+)  # fmt: skip
+
+
+def cas_is_valid(cas: str) -> bool:
+    """The CAS check digit: the last digit is the weighted sum of the others, modulo 10."""
+    digits = [int(d) for d in cas if d.isdigit()]
+    if len(digits) < 5:
+        return False
+    *body, check = digits
+    return sum(weight * d for weight, d in enumerate(reversed(body), start=1)) % 10 == check
+
+
+def cas_numbers(text: str) -> list[str]:
+    """CAS registry numbers written in ``text``, canonical ("50-32-8") and check-digit valid.
+
+    Finds "50-32-8", "50 32 8", "CAS No. 50-32-8" and "CAS: 50‑32‑8" (any dash).
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    found = (f"{a}-{b}-{c}" for a, b, c in _CAS.findall(folded))
+    return list(dict.fromkeys(cas for cas in found if cas_is_valid(cas)))
+
+
+def ci_variants(text: str) -> list[str]:
+    """The ways a Colour Index number ("CI 74160") or pigment name ("Pigment Blue 15:3",
+    "PB15:3") is written; empty when ``text`` is neither."""
+    ci = _CI.fullmatch(text.strip())
+    if ci:
+        number = ci[1]
+        prefixes = ("CI", "C.I.", "Colour Index", "Color Index")
+        written = [f"{p}{m} {number}" for p in prefixes for m in ("", " No.", " number")]
+        return [*written, f"CI{number}"]
+    pigment = _PIGMENT_NAME.fullmatch(text.strip()) or _PIGMENT_CODE.fullmatch(text.strip())
+    if not pigment:
+        return []
+    colour, number = pigment[1].lower(), re.sub(r"\s", "", pigment[2])
+    code = _PIGMENT_COLOURS.get(colour, colour)
+    name = next(full for full, short in _PIGMENT_COLOURS.items() if short == code)
+    dotted = ".".join(code.upper()) + "."
+    return [
+        f"Pigment {name.title()} {number}",
+        f"P{code.upper()} {number}",
+        f"P{code.upper()}{number}",
+        f"P.{dotted} {number}",
+    ]
+
+
+# -- lots ----------------------------------------------------------------------------------
+
+ALL_LOTS = "*"
+_ALL_LOTS_PHRASES = (
+    "all lots",
+    "all batches",
+    "all lot numbers",
+    "all batch numbers",
+    "all lot codes",
+    "every lot",
+    "every batch",
+    "all production lots",
+)
+_CLINIC_ALL_LOTS = {normalize(p) for p in _ALL_LOTS_PHRASES} | {"all", "any", "any lot"}
+_LABEL_NUMBER = r"(?:\s*(?:numbers?|nos?|nrs?|codes?)(?=[\s.:#]))?"
+_LOT_LABEL = re.compile(rf"^\s*(?:(?:lot|batch)(?:e?s)?(?![a-z]){_LABEL_NUMBER}|#)[\s#:.\-]*", re.I)
+# a lot code: letters and digits, at least one digit, maybe joined by / . or a dash
+_CODE = rf"(?=[A-Za-z0-9/.{_DASHES}]*\d)[A-Za-z0-9](?:[A-Za-z0-9]|[/.{_DASHES}](?=[A-Za-z0-9]))*"
+_CODE_GAP = r"(?:\s*[,;&]\s*(?:and\s+)?|\s+/\s+|\s+and\s+)"
+_CODE_GAPS = re.compile(_CODE_GAP)
+_LOT_MENTION = re.compile(
+    rf"\b(?:lot|batch)(?:e?s)?\b\.?{_LABEL_NUMBER}\.?[\s#:.]*(?P<codes>{_CODE}(?:{_CODE_GAP}{_CODE})*)",
+    re.I,
+)
+_LOT_LIST_GAP = re.compile(r"\s*[,;]\s*|\s+and\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def normalize_lot(lot: str) -> str:
+    """The comparable form of a lot: label dropped, separators dropped, upper case.
+
+    "Lot #12024090", "LOT: 12024090", "batch 12024090" and "Lot No. 12024090" all give
+    "12024090"; "wul‑020124‑d1" gives "WUL020124D1". "All lots", "all batches", "any"
+    and "*" give :data:`ALL_LOTS`.
+    """
+    if lot.strip() == ALL_LOTS or normalize(lot) in _CLINIC_ALL_LOTS:
+        return ALL_LOTS
+    folded = _fold(lot)
+    return _NOT_ALNUM.sub("", _LOT_LABEL.sub("", folded, count=1)).upper()
+
+
+def lots_in(text: str) -> list[str]:
+    """Lot and batch codes that ``text`` names, as written: "Lot#: RB0624", "lots 12024090
+    and 12026090", "Batch # YO19RX25W70, Y61IMX40". A code has at least one digit."""
+    found: list[str] = []
+    for mention in _LOT_MENTION.finditer(text):
+        found += _CODE_GAPS.split(mention["codes"])
+    return list(dict.fromkeys(found))
+
+
+# -- terms and hits ------------------------------------------------------------------------
+
+BRAND, CONTAMINANT, LOT, SCOPE, EXCLUSION, ALL_LOTS_KIND = (
+    "brand",
+    "contaminant",
+    "lot",
+    "scope",
+    "exclusion",
+    "all_lots",
+)
+# Where each kind of term counts (the issue's rules): other fields are ignored for it.
+_COUNTS_IN = {
+    BRAND: frozenset({"brands", "title", "products"}),
+    SCOPE: frozenset({"title", "products", "summary"}),
+    EXCLUSION: frozenset({"title", "products"}),
+    CONTAMINANT: frozenset({"title", "products", "summary", "hazards"}),
+    ALL_LOTS_KIND: frozenset({"title", "products", "lots", "summary"}),
+}
+_LOT_TEXT_FIELDS = frozenset({"title", "products", "summary"})
+_PRODUCT_FIELDS = frozenset({"title", "brands", "products", "summary"})
+_CLASS_LABELS = {
+    "microbial": "microbial contamination",
+    "metal": "metal contamination",
+    "pah": "polycyclic aromatic hydrocarbons",
+    "aromatic_amine": "aromatic amine",
+    "restricted_pigment": "restricted pigment",
+    "pigment": "restricted pigment",
+    "preservative": "preservative",
+    "other": "restricted substance",
+}
+# One-word aliases that are everyday words: matching them would flag half of all alerts.
+_COMMON_WORDS = frozenset({
+    "a", "am", "an", "and", "are", "as", "at", "be", "by", "co", "do", "go", "he", "if",
+    "in", "is", "it", "me", "my", "no", "of", "on", "or", "so", "to", "up", "us", "we",
+})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """What a pattern stands for. ``exact``: a short mixed-case symbol ("Pb") that must be
+    written exactly so; ``generic``: a contaminant alias shared by several contaminants."""
+
+    kind: str  # brand | contaminant | scope | exclusion | all_lots
+    name: str  # the canonical name: brand, contaminant, scope word as in the watchlist
+    detail: str = ""  # the contaminant's class
+    needs_context: bool = False
+    exact: str = ""
+    generic: bool = False
+
+
+class Hit(NamedTuple):
+    """One whole-word occurrence of a term, before the relevance rules."""
+
+    field: int  # index of the field in the alert's field list
+    start: int  # span of the words in the joined normalized text
+    end: int
+    key: str  # the normalized words found
+    term: Term
+
+
+@dataclass(slots=True)
+class _AlertText:
+    """An alert's fields in scan order, and their normalized join."""
+
+    names: tuple[str, ...]
+    texts: list[str]
+    normalized: str
+    parts: list[str]  # each field's normalized words, padded with a space each side
+    starts: list[int]  # where each field's part begins in ``normalized``
+
+
+@lru_cache(maxsize=1024)
+def _field_names(brands: int, products: int, lots: int, hazards: int) -> tuple[str, ...]:
+    """The name of each field in scan order, for an alert with that many of each."""
+    names = ("title", *["brands"] * brands, *["products"] * products, *["lots"] * lots)
+    return (*names, "summary", *["hazards"] * hazards)
+
+
+def _alert_text(alert: Alert) -> _AlertText:
+    names = _field_names(
+        len(alert.brands), len(alert.products), len(alert.lots), len(alert.hazards)
+    )
+    texts = [
+        alert.title,
+        *alert.brands,
+        *alert.products,
+        *alert.lots,
+        alert.summary,
+        *alert.hazards,
+    ]
+    normalized = _joined_words(texts)
+    parts = normalized.split(_SEP)
+    if len(parts) != len(texts):  # a field holds the separator itself
+        texts = [text.replace(_SEP, " ") for text in texts]
+        normalized = _joined_words(texts)
+        parts = normalized.split(_SEP)
+    # part k starts after the k parts and k separators before it
+    starts = [0, *map(add, accumulate(map(len, parts[:-1])), count(1))]
+    return _AlertText(names, texts, normalized, parts, starts)
+
+
+def _plural_forms(word: str) -> list[str]:
+    """``word`` with its last word also in simple plural, or singular when it is plural."""
+    head, _, last = word.rpartition(" ")
+    forms = {last}
+    if last.endswith("ies") and len(last) > 4:
+        forms.add(last[:-3] + "y")
+    elif last.endswith(("ches", "shes", "sses", "xes", "zes")):
+        forms.add(last[:-2])
+    elif last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+        forms.add(last[:-1])
+    elif last.endswith("y") and len(last) > 2 and last[-2] not in "aeiou":
+        forms.add(last[:-1] + "ies")
+    elif last.endswith(("s", "x", "z", "ch", "sh")):
+        forms.add(last + "es")
+    else:
+        forms.add(last + "s")
+    return [f"{head} {form}".strip() for form in sorted(forms)]
+
+
+def _spellings(term: str) -> list[str]:
+    """``term`` and its notation variants (CI / pigment forms, closed hyphenated form)."""
+    spellings = [term, *ci_variants(term)]
+    closed = re.sub(r"(?<=[^\W\d_])[-\u2010\u2011](?=[^\W\d_])", "", term)
+    if closed != term:
+        spellings.append(closed)
+    return spellings
+
+
+def _is_symbol(spelling: str) -> bool:
+    letters = _NOT_ALNUM.sub("", spelling)
+    return len(letters) <= 3 and letters.lower() != letters and letters.upper() != letters
+
+
+# -- the automaton ---------------------------------------------------------------------------
+
+
+class _Patterns:
+    """Normalized keys (padded with spaces) and the terms each stands for."""
+
+    def __init__(self) -> None:
+        self.terms: dict[str, list[Term]] = {}
+        self.spellings: dict[str, str] = {}  # key -> the first spelling that gave it
+
+    def add(self, spelling: str, term: Term) -> None:
+        words = normalize(spelling)
+        if not words:
+            log.warning("watchlist: %s %r has no letters or digits; ignored", term.kind, spelling)
+            return
+        if words in _COMMON_WORDS and term.kind in (BRAND, CONTAMINANT):
+            log.warning("watchlist: %r (%s) is an everyday word; not matched", spelling, term.name)
+            return
+        if _is_symbol(spelling):
+            term = Term(term.kind, term.name, term.detail, term.needs_context, exact=spelling)
+        key = f" {words} "
+        self.spellings.setdefault(key, spelling)
+        terms = self.terms.setdefault(key, [])
+        if term.kind in (SCOPE, EXCLUSION, ALL_LOTS_KIND) and any(
+            t.kind == term.kind for t in terms
+        ):
+            return  # "tattoo pigment" and "tattoo pigments" are one scope word, said once
+        if term not in terms:
+            terms.append(term)
+
+    def merge_shared_contaminants(self) -> None:
+        """A key shared by several contaminants ("primary aromatic amine") becomes one
+        generic finding named as written, not a dozen specific ones."""
+        for key, terms in self.terms.items():
+            named = {t.name for t in terms if t.kind == CONTAMINANT}
+            if len(named) < 2:
+                continue
+            classes = {t.detail for t in terms if t.kind == CONTAMINANT}
+            detail = classes.pop() if len(classes) == 1 else "other"
+            exact = next((t.exact for t in terms if t.kind == CONTAMINANT and t.exact), "")
+            name = self.spellings[key]
+            generic = Term(CONTAMINANT, name, detail, exact=exact, generic=True)
+            self.terms[key] = [t for t in terms if t.kind != CONTAMINANT] + [generic]
+
+    def automaton(self) -> ahocorasick.Automaton:
+        automaton = ahocorasick.Automaton()
+        for key, terms in self.terms.items():
+            counted = tuple((term, _COUNTS_IN[term.kind]) for term in terms)
+            automaton.add_word(key, (len(key) - 2, key.strip(), counted))
+        if self.terms:
+            automaton.make_automaton()
+        return automaton
+
+
+@dataclass(frozen=True, slots=True)
+class _HeldLot:
+    lot: Lot
+    brand: str  # the watchlist brand it belongs to
+    key: str  # normalize_lot(lot.lot), or ALL_LOTS
+    product: str  # normalize(lot.product); "" for any product of the brand
+
+    @property
+    def label(self) -> str:
+        return f"{self.lot.brand} {self.lot.product}".strip()
+
+
+def _brand_terms(watchlist: Watchlist) -> tuple[list[Brand], dict[str, tuple[_HeldLot, ...]]]:
+    """The brands to match, with the clinic's lots under each brand's name. A lot of a
+    brand missing from the list adds that brand (needing context: she listed a lot, not
+    a wish to hear every use of the name)."""
+    brands = list(watchlist.brands)
+    by_words = {normalize(s): b.name for b in brands for s in (b.name, *b.aliases)}
+    held: dict[str, list[_HeldLot]] = {}
+    for lot in watchlist.lots:
+        name = by_words.get(normalize(lot.brand))
+        if name is None:
+            name = lot.brand
+            brands.append(Brand(name=lot.brand, needs_context=True))
+            by_words[normalize(lot.brand)] = name
+        entry = _HeldLot(lot, name, normalize_lot(lot.lot), normalize(lot.product))
+        held.setdefault(name, []).append(entry)
+    return brands, {name: tuple(entries) for name, entries in held.items()}
+
+
+def _contaminant_spellings(contaminant: Contaminant) -> list[str]:
+    spellings = [contaminant.name, *contaminant.aliases, *contaminant.ci]
+    for written in contaminant.cas:
+        numbers = cas_numbers(written)
+        if not numbers:
+            log.warning("watchlist: %s: %r is not a valid CAS number", contaminant.name, written)
+        spellings += numbers
+    return spellings
+
+
+def _patterns(watchlist: Watchlist, brands: Sequence[Brand]) -> _Patterns:
+    patterns = _Patterns()
+    for brand in brands:
+        term = Term(BRAND, brand.name, needs_context=brand.needs_context)
+        for spelling in (brand.name, *brand.aliases):
+            for variant in _spellings(spelling):
+                patterns.add(variant, term)
+    for contaminant in watchlist.contaminants:
+        term = Term(CONTAMINANT, contaminant.name, contaminant.kind)
+        for spelling in _contaminant_spellings(contaminant):
+            for variant in _spellings(spelling):
+                patterns.add(variant, term)
+    words = [(SCOPE, w) for w in watchlist.scope.include]
+    words += [(EXCLUSION, w) for w in watchlist.scope.exclude]
+    for kind, word in words:
+        for variant in _spellings(word):
+            for form in _plural_forms(variant):
+                patterns.add(form, Term(kind, word))
+    for phrase in _ALL_LOTS_PHRASES:
+        patterns.add(phrase, Term(ALL_LOTS_KIND, phrase))
+    patterns.merge_shared_contaminants()
+    return patterns
+
+
+@lru_cache(maxsize=4096)
+def _words_regex(words: str, ignore_case: bool) -> re.Pattern[str]:
+    """A search for ``words`` as whole words, any non-word characters between them."""
+    body = r"[\W_]+".join(re.escape(w) for w in words.split())
+    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE if ignore_case else 0)
+
+
+@lru_cache(maxsize=64)
+def _word_run(count: int) -> re.Pattern[str]:
+    """``count`` words with anything but letters and digits between them."""
+    return re.compile(rf"[^\W_]+(?:[\W_]+[^\W_]+){{{count - 1}}}")
+
+
+def _quote_words(original: str, words: str) -> str:
+    """``words`` as written in ``original``, found from their first word and checked by
+    normalizing the candidate; "" where that cannot work (a look-alike letter or an
+    invisible character inside a word), which leaves it to the exact offset map."""
+    lower = original.lower()
+    if len(lower) != len(original):  # lower() changed a length: indexes would not agree
+        return ""
+    first = words.partition(" ")[0]
+    run = _word_run(words.count(" ") + 1)
+    at = lower.find(first)
+    while at >= 0:
+        if at == 0 or not lower[at - 1].isalnum():
+            found = run.match(original, at)
+            quoted = found.group() if found else ""
+            if quoted and (quoted.lower() == words or normalize(quoted) == words):
+                end = found.end()
+                while end < len(original) and not original[end].isascii():
+                    if _fold(original[end]):
+                        break
+                    end += 1  # an accent or invisible character closing the last word
+                return original[at:end]
+        at = lower.find(first, at + 1)
+    return ""
+
+
+def _keep_longest(kept: list[Hit], hit: Hit) -> None:
+    """Add ``hit`` to hits of its kind unless a longer one holds it ("Pseudomonas" inside
+    "Pseudomonas fluorescens"), dropping those it holds. Hits come ordered by end, and
+    ``kept`` never holds one hit inside another, so only its tail needs looking at."""
+    while kept and kept[-1].start >= hit.start and kept[-1][1:3] != hit[1:3]:
+        kept.pop()
+    if kept and kept[-1].end == hit.end and kept[-1].start < hit.start:
+        return
+    kept.append(hit)
+
+
+class Matcher:
+    """A watchlist compiled into one automaton; classifies alerts, one at a time or many."""
+
+    def __init__(self, watchlist: Watchlist) -> None:
+        self.watchlist = watchlist
+        brands, self._held = _brand_terms(watchlist)
+        patterns = _patterns(watchlist, brands)
+        self.pattern_count = len(patterns.terms)
+        self._automaton = patterns.automaton()
+        log.debug("matcher: %d patterns from %d brands", self.pattern_count, len(brands))
+
+    # the scan ------------------------------------------------------------------------------
+
+    def scan(self, alert: Alert) -> dict[str, list[Hit]]:
+        """The terms found as whole words where they count, by kind, in the order of the
+        alert's fields, none inside a longer one of its kind: the automaton pass that
+        :meth:`classify` builds on (and what the benchmark times as matching)."""
+        return self._hits(_alert_text(alert))
+
+    def _hits(self, text: _AlertText) -> dict[str, list[Hit]]:
+        found: dict[str, list[Hit]] = {}
+        if not self.pattern_count:
+            return found
+        names, starts = text.names, text.starts
+        for end, (width, words, terms) in self._automaton.iter(text.normalized):
+            field = bisect_right(starts, end) - 1
+            name = names[field]
+            for term, counts_in in terms:
+                if name in counts_in and (not term.exact or self._written(text, field, term)):
+                    hit = Hit(field, end - width, end, words, term)
+                    kept = found.get(term.kind)
+                    if kept is None:
+                        found[term.kind] = [hit]
+                    else:
+                        _keep_longest(kept, hit)
+        return found
+
+    def _written(self, text: _AlertText, field: int, term: Term) -> bool:
+        """A symbol counts only where the field has it in the watchlist's own case."""
+        words = " ".join(_NOT_ALNUM.split(term.exact)).strip()
+        return _words_regex(words, False).search(text.texts[field]) is not None
+
+    def _quote(self, text: _AlertText, field: int, start: int, end: int) -> str:
+        """The alert's own characters for the normalized span [start, end) of ``field``."""
+        original = text.texts[field]
+        words = text.normalized[start:end]
+        quoted = _quote_words(original, words)
+        if quoted:
+            return quoted
+        normalized, offsets = normalize_with_offsets(original)
+        relative = start - text.starts[field] - 1
+        if normalized[relative : relative + len(words)] != words:
+            log.debug("matcher: cannot map %r back into %r", words, original)
+            return words
+        first, last = offsets[relative], offsets[relative + len(words) - 1] + 1
+        while last < len(original) and not _fold(original[last]):  # trailing accents
+            last += 1
+        return original[first:last]
+
+    def _match(self, text: _AlertText, hit: Hit, kind: str = "", term: str = "") -> Match:
+        """The hit as a :class:`Match`, quoting the alert; ``kind`` and ``term`` override."""
+        quoted = self._quote(text, hit.field, hit.start, hit.end)
+        field = text.names[hit.field]
+        return Match(kind or hit.term.kind, term or hit.term.name, field, quoted)
+
+    # the verdict -----------------------------------------------------------------------------
+
+    def classify(self, alert: Alert) -> Verdict:
+        """Whether the alert concerns the clinic, how much, and why.
+
+        Relevant: a scope word in the title, products or summary and no exclusion in the
+        title or products, or a watchlist brand that needs no context in the brands,
+        title or products; brands that need context count only in relevant alerts.
+        Severity: critical when it names a lot the clinic holds (same brand; "all lots"
+        on either side covers every lot of that brand and product), high for a
+        watchlist brand, medium for a contaminant, low otherwise; None when irrelevant.
+        """
+        text = _alert_text(alert)
+        found = self._hits(text)
+        if not found:
+            return _NOTHING
+        excluded = found.get(EXCLUSION, [])
+        in_scope = bool(found.get(SCOPE)) and not excluded
+        brands = found.get(BRAND, [])
+        if not in_scope and all(hit.term.needs_context for hit in brands):
+            return self._not_relevant(text, excluded)
+        findings = self._lot_findings(text, brands, found.get(ALL_LOTS_KIND, []))
+        findings += [
+            (self._match(text, hit), f"It names {hit.term.name}, a brand on your watchlist.")
+            for hit in _first_per_name(brands)
+        ]
+        findings += self._contaminant_findings(text, found.get(CONTAMINANT, []))
+        if in_scope:
+            findings += self._scope_findings(text, found[SCOPE])
+        return _verdict(findings)
+
+    def classify_many(self, alerts: Iterable[Alert]) -> Iterator[Verdict]:
+        """:meth:`classify` for each alert, lazily (the automaton is built once already)."""
+        classify = self.classify
+        for alert in alerts:
+            yield classify(alert)
+
+    def _not_relevant(self, text: _AlertText, excluded: list[Hit]) -> Verdict:
+        if not excluded:
+            return _NOTHING
+        hits = _first_per_name(excluded)
+        matches = tuple(self._match(text, hit) for hit in hits)
+        reasons = tuple(f"It is about {hit.term.name}, not a skin pigment." for hit in hits)
+        return Verdict(relevant=False, severity=None, matches=matches, reasons=reasons)
+
+    def _contaminant_findings(self, text: _AlertText, hits: list[Hit]) -> list[_Finding]:
+        specific = {hit.term.detail for hit in hits if not hit.term.generic}
+        findings: list[_Finding] = []
+        for hit in _first_per_name(hits):
+            if hit.term.generic and hit.term.detail in specific:
+                continue
+            findings.append((self._match(text, hit), _contaminant_reason(hit.term)))
+        return findings
+
+    def _scope_findings(self, text: _AlertText, hits: list[Hit]) -> list[_Finding]:
+        """One per scope word, leaving out a word that a longer one found says already
+        ("tattoo" when "tattoo ink" is there)."""
+        first = _first_per_name(hits)
+        names = [_padded_words(hit.term.name) for hit in first]
+        findings: list[_Finding] = []
+        for hit, name in zip(first, names, strict=True):
+            if any(name != other and name in other for other in names):
+                continue
+            findings.append((self._match(text, hit), f"It is about {hit.term.name}."))
+        return findings
+
+    # lots ------------------------------------------------------------------------------------
+
+    def _lot_findings(
+        self, text: _AlertText, brands: list[Hit], all_lots: list[Hit]
+    ) -> list[_Finding]:
+        held = [
+            entry for hit in _first_per_name(brands) for entry in self._held.get(hit.term.name, ())
+        ]
+        if not held:
+            return []
+        alert_lots = _alert_lots(text)
+        findings = []
+        for entry in held:
+            finding = self._held_lot_finding(text, entry, alert_lots, all_lots)
+            if finding is None:
+                finding = self._all_lots_finding(text, entry, alert_lots, all_lots, brands)
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    def _held_lot_finding(
+        self, text: _AlertText, entry: _HeldLot, alert_lots: list[_AlertLot], all_lots: list[Hit]
+    ) -> _Finding | None:
+        """The clinic's lot, named in the alert (or covered by its "all lots")."""
+        if entry.key == ALL_LOTS:
+            return None
+        term = f"{entry.label} lot {entry.lot.lot}"
+        for field, written, key in alert_lots:
+            if key == entry.key:
+                match = Match(LOT, term, field, written)
+                return match, f"You hold lot {entry.lot.lot} of {entry.label}."
+        if all_lots and self._names_product(text, entry):
+            reason = f"It covers all lots of {entry.label}, including your lot {entry.lot.lot}."
+            return self._match(text, all_lots[0], LOT, term), reason
+        return None
+
+    def _all_lots_finding(
+        self,
+        text: _AlertText,
+        entry: _HeldLot,
+        alert_lots: list[_AlertLot],
+        all_lots: list[Hit],
+        brands: list[Hit],
+    ) -> _Finding | None:
+        """The clinic holds every lot of the product: any alert naming it is about hers."""
+        if entry.key != ALL_LOTS or not self._names_product(text, entry):
+            return None
+        term = f"{entry.label} all lots"
+        if all_lots:
+            match = self._match(text, all_lots[0], LOT, term)
+            return match, f"It covers all lots of {entry.label}, which you hold."
+        if alert_lots:
+            field, written, _ = alert_lots[0]
+            reason = f"It names lot {written} of {entry.label}; you hold all lots of it."
+            return Match(LOT, term, field, written), reason
+        brand = next(hit for hit in brands if hit.term.name == entry.brand)
+        reason = f"It names {entry.label}, which you hold (all lots)."
+        return self._match(text, brand, LOT, term), reason
+
+    def _names_product(self, text: _AlertText, entry: _HeldLot) -> bool:
+        if not entry.product:
+            return True
+        words = f" {entry.product} "
+        return any(
+            name in _PRODUCT_FIELDS and words in text.parts[field]
+            for field, name in enumerate(text.names)
+        )
+
+
+_Finding = tuple[Match, str]
+_AlertLot = tuple[str, str, str]  # field, as written, normalize_lot()
+_NOTHING = Verdict(relevant=False, severity=None)
+
+
+def _alert_lots(text: _AlertText) -> list[_AlertLot]:
+    """The lots an alert names: its ``lots`` field and lot mentions in its text."""
+    found: list[_AlertLot] = []
+    for name, value in zip(text.names, text.texts, strict=True):
+        if name == "lots":
+            written = [part for part in _LOT_LIST_GAP.split(value) if part]
+        elif name in _LOT_TEXT_FIELDS:
+            written = lots_in(value)
+        else:
+            continue
+        for lot in written:
+            found += [(name, lot.strip(), key) for key in _lot_keys(lot)]
+    return found
+
+
+def _lot_keys(lot: str) -> list[str]:
+    """How a lot the alert names can compare: "12024090/12026090" may be two lots or
+    one code ("6/3b"), so both readings count."""
+    parts = [lot, *lot.split("/")] if "/" in lot else [lot]
+    keys = (normalize_lot(part) for part in parts)
+    return list(dict.fromkeys(key for key in keys if key and key != ALL_LOTS))
+
+
+@lru_cache(maxsize=4096)
+def _padded_words(name: str) -> str:
+    return f" {normalize(name)} "
+
+
+@lru_cache(maxsize=4096)
+def _contaminant_reason(term: Term) -> str:
+    label = _CLASS_LABELS.get(term.detail, term.detail.replace("_", " "))
+    if normalize(label) in normalize(term.name):  # "microbial contamination" says it already
+        return f"It reports {term.name}."
+    return f"It reports {term.name} ({label})."
+
+
+def _first_per_name(hits: Iterable[Hit]) -> list[Hit]:
+    """The first hit of each term name (hits come in the order of the alert's fields)."""
+    first: dict[str, Hit] = {}
+    for hit in hits:
+        first.setdefault(hit.term.name, hit)
+    return list(first.values())
+
+
+def _verdict(findings: list[_Finding]) -> Verdict:
+    kinds = {match.kind for match, _ in findings}
+    if LOT in kinds:
+        severity = "critical"
+    elif BRAND in kinds:
+        severity = "high"
+    elif CONTAMINANT in kinds:
+        severity = "medium"
+    else:
+        severity = "low"
+    matches = tuple(dict.fromkeys(match for match, _ in findings))
+    reasons = tuple(dict.fromkeys(reason for _, reason in findings))
+    return Verdict(relevant=True, severity=severity, matches=matches, reasons=reasons)
