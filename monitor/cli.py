@@ -30,8 +30,9 @@ from monitor.config import (
     resolve_config_path,
 )
 from monitor.errors import ConfigError, MonitorError
-from monitor.model import SourceConfig
+from monitor.model import SEVERITIES, Alert, SourceConfig, Verdict, Watchlist
 from monitor.store import AlertQuery, Store
+from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 
 FORMATS = ("table", "json", "jsonl", "csv")
 TABLE_WIDTH = 100
@@ -54,17 +55,26 @@ ALERT_FIELDS = (
     "country",
     "category",
     "action",
+    "relevant",
+    "severity",
+    "reasons",
+    "matches",
 )
 
 
 class App:
     """What every command needs, built once from the global options."""
 
-    def __init__(self, config: str | None, db: str | None, debug: bool):
+    def __init__(
+        self, config: str | None, db: str | None, debug: bool, watchlist: str | None = None
+    ):
         self.config_path, self.config_chosen = resolve_config_path(config)
         self.db_option = db or os.environ.get("INKWATCH_DB")
+        self.watchlist_option = watchlist or os.environ.get("INKWATCH_WATCHLIST")
         self.debug = debug
         self._config: Config | None = None
+        self._watchlist: Watchlist | None = None
+        self._matcher: Any = None
 
     @property
     def config(self) -> Config:
@@ -82,6 +92,31 @@ class App:
 
     def store(self, *, create: bool = False) -> Store:
         return Store.open(self.db_path, create=create)
+
+    @property
+    def watchlist_path(self) -> Path:
+        """--watchlist, else watchlist.toml beside sources.toml, else the shipped default."""
+        if self.watchlist_option:
+            return Path(self.watchlist_option)
+        beside = self.config_path.parent / DEFAULT_WATCHLIST
+        if beside.exists():
+            return beside
+        return Path(str(resources.files("monitor") / "data" / DEFAULT_WATCHLIST))
+
+    @property
+    def watchlist(self) -> Watchlist:
+        if self._watchlist is None:
+            self._watchlist = load_watchlist(self.watchlist_path)
+        return self._watchlist
+
+    @property
+    def judge(self) -> Callable[[Any], Verdict]:
+        """The matcher for the watchlist, built once (only commands that classify need it)."""
+        if self._matcher is None:
+            from monitor.match import Matcher  # the automaton library loads only when needed
+
+            self._matcher = Matcher(self.watchlist)
+        return self._matcher.classify
 
 
 class Group(click.Group):
@@ -111,16 +146,23 @@ pass_app = click.make_pass_decorator(App)
 @click.option(
     "--db", metavar="PATH", help="Alert database (default: from [settings], or $INKWATCH_DB)."
 )
+@click.option(
+    "--watchlist",
+    metavar="PATH",
+    help="watchlist.toml (default: beside sources.toml, or the shipped one; $INKWATCH_WATCHLIST).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(__version__, prog_name="inkwatch")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, db: str | None, debug: bool) -> None:
+def cli(
+    ctx: click.Context, config: str | None, db: str | None, watchlist: str | None, debug: bool
+) -> None:
     """InkWatch: pigment and ink safety alerts from regulators, for tattoo and PMU clinics."""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = App(config, db, debug)
+    ctx.obj = App(config, db, debug, watchlist)
 
 
 def main() -> None:
@@ -133,13 +175,23 @@ def main() -> None:
 @cli.command()
 @pass_app
 def init(app: App) -> None:
-    """Create or upgrade the database; write a sample sources.toml where there is none."""
-    if not app.config_path.exists():
-        template = resources.files("monitor") / "data" / "sources.toml"
-        app.config_path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
-        click.echo(f"Wrote {app.config_path}: the regulators to poll. Edit [settings] contact.")
-    else:
-        click.echo(f"Kept {app.config_path} (already there).")
+    """Create or upgrade the database; write sample sources.toml and watchlist.toml where
+    there are none."""
+    samples = (
+        (app.config_path, "sources.toml", "the regulators to poll. Edit [settings] contact."),
+        (
+            app.config_path.parent / DEFAULT_WATCHLIST,
+            DEFAULT_WATCHLIST,
+            "brands, contaminants and your own lots to watch. Add your lots.",
+        ),
+    )
+    for path, template_name, what in samples:
+        if path.exists():
+            click.echo(f"Kept {path} (already there).")
+            continue
+        template = resources.files("monitor") / "data" / template_name
+        path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+        click.echo(f"Wrote {path}: {what}")
     with app.store(create=True) as store:
         click.echo(
             f"Database {store.path} is ready (schema version {store.schema_version}, "
@@ -182,7 +234,7 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
         with app.store(create=True) as store:
             reports = []
             for path in pipeline.payload_files(files):
-                reports.append(pipeline.ingest_file(cfg, path, store))
+                reports.append(pipeline.ingest_file(cfg, path, store, app.judge))
                 _print_report(reports[-1])
         _finish(reports)
         return
@@ -198,6 +250,7 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
     options = pipeline.RunOptions(
         backfill_from=backfill_start(backfill) if backfill else None,
         progress=ProgressLine() if backfill and sys.stderr.isatty() else None,
+        judge=app.judge,
     )
     with app.store(create=True) as store, Fetcher(app.config.settings.fetch) as fetcher:
         reports = pipeline.run_sources(configs, store, fetcher, _print_report, options)
@@ -313,32 +366,42 @@ def _format_option(f: Callable) -> Callable:
 @click.option("--source", "sources_", multiple=True, help="Only this source (repeatable).")
 @click.option("--country", multiple=True, help="Only this country (repeatable).")
 @click.option("--search", metavar="TEXT", help="Full-text search; every word must appear.")
+@click.option("--relevant", is_flag=True, help="Only alerts about skin pigments.")
+@click.option(
+    "--matched", is_flag=True, help="Only alerts naming a watchlist brand, contaminant or lot."
+)
+@click.option("--brand", "brands", multiple=True, help="Only alerts naming this watchlist brand.")
+@click.option(
+    "--contaminant",
+    "contaminants",
+    multiple=True,
+    help="Only alerts naming this watchlist contaminant.",
+)
+@click.option("--severity", type=click.Choice(SEVERITIES), help="Only alerts at least this severe.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--all", "all_", is_flag=True, help="No limit.")
 @_format_option
 @pass_app
 def alerts(
-    app: App,
-    since: str | None,
-    until: str | None,
-    sources_: tuple[str, ...],
-    country: tuple[str, ...],
-    search: str | None,
-    limit: int,
-    all_: bool,
-    fmt: str,
+    app: App, since: str | None, until: str | None, limit: int, all_: bool, fmt: str, **filters: Any
 ) -> None:
     """List stored alerts, newest first."""
     query = AlertQuery(
         since=parse_when(since) if since else None,
         until=parse_when(until, end=True) if until else None,
-        sources=sources_,
-        countries=country,
-        search=search,
+        sources=filters["sources_"],
+        countries=filters["country"],
+        search=filters["search"],
+        relevant=filters["relevant"],
+        matched=filters["matched"],
+        brands=filters["brands"],
+        contaminants=filters["contaminants"],
+        min_severity=filters["severity"],
         limit=None if all_ else limit,
+        with_matches=fmt in ("json", "jsonl"),
     )
     with app.store() as store:
-        rows = [{k: row[k] for k in ALERT_FIELDS} for row in store.alerts(query)]
+        rows = [{k: row[k] for k in ALERT_FIELDS if k in row} for row in store.alerts(query)]
     emit(rows, fmt, table=_alerts_table, empty="No alerts match.")
 
 
@@ -355,6 +418,8 @@ def show(app: App, alert_id: str, fmt: str) -> None:
     if fmt == "table":
         for key in ALERT_FIELDS:
             value = row[key]
+            if key == "matches":
+                value = [f"{m['kind']} {m['term']} (in {m['field']}: {m['text']!r})" for m in value]
             value = "; ".join(value) if isinstance(value, list) else value
             click.echo(f"{key + ':':<12} {'' if value is None else value}")
         return
@@ -446,13 +511,14 @@ def _cut(text: Any, width: int) -> str:
 
 
 def _alerts_table(rows: list[dict[str, Any]]) -> Iterable[str]:
-    widths = (16, 10, 16, 12)
+    widths = (16, 10, 14, 10, 8)
     title_width = TABLE_WIDTH - sum(widths) - len(widths)
-    yield f"{'ID':<16} {'DATE':<10} {'SOURCE':<16} {'COUNTRY':<12} TITLE"
+    yield f"{'ID':<16} {'DATE':<10} {'SOURCE':<14} {'COUNTRY':<10} {'SEVERITY':<8} TITLE"
     for row in rows:
+        severity = row.get("severity") or ("-" if row.get("relevant") is False else "")
         yield (
-            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {_cut(row['source'], 16):<16} "
-            f"{_cut(row['country'], 12):<12} {_cut(row['title'], title_width)}"
+            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {_cut(row['source'], 14):<14} "
+            f"{_cut(row['country'], 10):<10} {severity:<8} {_cut(row['title'], title_width)}"
         )
 
 
@@ -468,3 +534,156 @@ def _sources_table(rows: list[dict[str, Any]]) -> Iterable[str]:
         )
         if row["last_error"]:
             yield f"    last error: {_cut(row['last_error'], TABLE_WIDTH - 16)}"
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+
+@cli.command("match")
+@click.option(
+    "--input",
+    "input_",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="JSON lines, one alert-like object per line ('-' for standard input).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(("jsonl", "table")), default="jsonl", show_default=True
+)
+@pass_app
+def match_cmd(app: App, input_: Any, fmt: str) -> None:
+    """Classify alert-like JSON objects against the watchlist (no database needed).
+
+    Each line: {"id", "title", "summary" or "text", and optionally "description",
+    "brands", "products", "lots", "hazards"}.
+    """
+    judge = app.judge
+    results = []
+    for number, line in enumerate(input_, start=1):
+        if not line.strip():
+            continue
+        alert = _alert_from_json(line, f"{input_.name}:{number}")
+        verdict = judge(alert)
+        results.append(
+            {
+                "id": alert.ref,
+                "relevant": verdict.relevant,
+                "severity": verdict.severity,
+                "reasons": list(verdict.reasons),
+                "matches": [_match_dict(m) for m in verdict.matches],
+                "title": alert.title,
+            }
+        )
+    emit(results, fmt, table=_match_table, empty="No input.")
+
+
+def _match_dict(match: Any) -> dict[str, str]:
+    return {"kind": match.kind, "term": match.term, "field": match.field, "text": match.text}
+
+
+def _alert_from_json(line: str, where: str) -> Alert:
+    """An alert-like JSON object as an Alert; a bad line is a clear error naming it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise MonitorError(
+            f"not valid JSON ({exc.msg})", where=where, hint="write one JSON object per line"
+        ) from None
+    if not isinstance(data, dict):
+        raise MonitorError("not a JSON object", where=where, hint="write one object per line")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = data.get(key) or ()
+        return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+    summary = " ".join(
+        str(data[key]) for key in ("summary", "text", "description") if data.get(key)
+    )
+    return Alert(
+        source="input",
+        ref=str(data.get("id", where)),
+        title=str(data.get("title", "")),
+        summary=summary,
+        brands=strings("brands"),
+        products=strings("products"),
+        lots=strings("lots"),
+        hazards=strings("hazards"),
+    )
+
+
+def _match_table(rows: list[dict[str, Any]]) -> Iterable[str]:
+    yield f"{'ID':<20} {'RELEVANT':<8} {'SEVERITY':<8} REASONS"
+    for row in rows:
+        reasons = " ".join(row["reasons"]) or "-"
+        yield (
+            f"{_cut(row['id'], 20):<20} {'yes' if row['relevant'] else 'no':<8} "
+            f"{row['severity'] or '-':<8} {_cut(reasons, TABLE_WIDTH - 39)}"
+        )
+
+
+@cli.group("watchlist")
+def watchlist_group() -> None:
+    """The watchlist: brands, contaminants and your own lots."""
+
+
+@watchlist_group.command("check")
+@pass_app
+def watchlist_check(app: App) -> None:
+    """Validate the watchlist and summarize it."""
+    watchlist = app.watchlist
+    click.echo(f"{app.watchlist_path}: OK")
+    for line in summarize(watchlist):
+        click.echo(f"  {line}")
+
+
+@cli.command()
+@click.option("--source", "sources_", multiple=True, help="Only this source (repeatable).")
+@pass_app
+def rematch(app: App, sources_: tuple[str, ...]) -> None:
+    """Re-evaluate stored alerts against the watchlist (after you changed it) and show
+    what newly matches. Nothing is mailed for it."""
+    judge = app.judge
+    changed: list[dict[str, Any]] = []
+    seen = 0
+    with app.store() as store, store.transaction():
+        batch: list[tuple[int, int, Verdict]] = []
+        for num, revision, alert, stored in store.stored_alerts():
+            if sources_ and alert.source not in sources_:
+                continue
+            seen += 1
+            verdict = judge(alert)
+            if _verdict_changed(stored, verdict):
+                batch.append((num, revision, verdict))
+                changed.append(
+                    {
+                        **stored,
+                        "severity": verdict.severity,
+                        "relevant": verdict.relevant,
+                        "was": stored.get("severity"),
+                    }
+                )
+        store.replace_verdicts(batch)
+    click.echo(f"Re-evaluated {seen} alerts against {app.watchlist_path}: {len(changed)} changed.")
+    for line in _rematch_table(changed):
+        click.echo(line)
+
+
+def _verdict_changed(stored: dict[str, Any], verdict: Verdict) -> bool:
+    before = {(m["kind"], m["term"], m["field"], m["text"]) for m in stored.get("matches", [])}
+    after = {(m.kind, m.term, m.field, m.text) for m in verdict.matches}
+    return (
+        stored.get("relevant") != verdict.relevant
+        or stored.get("severity") != verdict.severity
+        or before != after
+    )
+
+
+def _rematch_table(rows: list[dict[str, Any]]) -> Iterable[str]:
+    if not rows:
+        return
+    yield f"{'ID':<16} {'WAS':<8} {'NOW':<8} TITLE"
+    for row in rows:
+        yield (
+            f"{row['id']:<16} {row['was'] or '-':<8} {row['severity'] or '-':<8} "
+            f"{_cut(row['title'], TABLE_WIDTH - 35)}"
+        )

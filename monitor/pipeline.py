@@ -19,7 +19,7 @@ from monitor import sources
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.model import Alert, Follow, Skipped, SourceConfig
-from monitor.store import Store, UpsertResult, utcnow
+from monitor.store import Judge, Store, UpsertResult, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class RunOptions:
 
     backfill_from: date | None = None
     progress: Callable[[int, int], None] | None = None  # (documents done, documents chosen)
+    judge: Judge | None = None  # the matcher: each new or changed alert's verdict
 
     @property
     def via(self) -> str:
@@ -142,12 +143,12 @@ def _poll(
     documents = _choose(cfg, store, parsed.follows, options)
     if not documents:
         with store.transaction():
-            report.take(store.upsert_alerts(parsed.alerts, via=options.via))
+            report.take(store.upsert_alerts(parsed.alerts, via=options.via, judge=options.judge))
             _save_validators(store, cfg.url, result)
             store.record_success(cfg.name, items=report.items)
         return
     with store.transaction():
-        report.take(store.upsert_alerts(parsed.alerts, via=options.via))
+        report.take(store.upsert_alerts(parsed.alerts, via=options.via, judge=options.judge))
     complete = _follow(cfg, store, fetcher, documents, options, report)
     with store.transaction():
         if complete:  # else the next run must read this document again to find the rest
@@ -248,7 +249,7 @@ def _fetch_document(
     parsed = parse_payload(document, result.body or b"") if result.fresh else Parsed()
     report.skipped += len(parsed.skipped)
     with store.transaction():
-        report.take(store.upsert_alerts(parsed.alerts, via=options.via))
+        report.take(store.upsert_alerts(parsed.alerts, via=options.via, judge=options.judge))
         _save_validators(store, follow.url, result)
         if follow.date is not None:
             store.advance_follow_mark(cfg.name, follow.date.isoformat())
@@ -298,7 +299,9 @@ def payload_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def ingest_file(cfg: SourceConfig, path: Path, store: Store) -> SourceReport:
+def ingest_file(
+    cfg: SourceConfig, path: Path, store: Store, judge: Judge | None = None
+) -> SourceReport:
     """Parse a saved payload instead of fetching; one transaction per file."""
     report = SourceReport(cfg.name, origin=str(path))
     started = time.monotonic()
@@ -320,7 +323,7 @@ def ingest_file(cfg: SourceConfig, path: Path, store: Store) -> SourceReport:
                 len(parsed.follows),
             )
         with store.transaction():
-            report.take(store.upsert_alerts(parsed.alerts, now=utcnow(), via="file"))
+            report.take(store.upsert_alerts(parsed.alerts, now=utcnow(), via="file", judge=judge))
     except MonitorError as exc:
         report.outcome = "error"
         report.error = str(exc).removeprefix(f"{cfg.name}: ")

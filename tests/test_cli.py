@@ -164,7 +164,7 @@ def test_table_fits_100_columns(loaded_db: Path) -> None:
     code, out, _ = run("--db", str(loaded_db), "alerts", "--all")
     lines = out.splitlines()
     assert code == 0 and len(lines) == 46
-    assert lines[0].split() == ["ID", "DATE", "SOURCE", "COUNTRY", "TITLE"]
+    assert lines[0].split() == ["ID", "DATE", "SOURCE", "COUNTRY", "SEVERITY", "TITLE"]
     assert max(len(line) for line in lines) <= 100
 
 
@@ -328,3 +328,117 @@ def test_progress_line_draws_a_bar(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "\r  [#######-----------------------] 1/4 documents" in err
     assert err.endswith("] 4/4 documents\n")
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+LOT_WATCHLIST = """
+[scope]
+include = ["tattoo", "tattoo ink", "permanent make-up"]
+exclude = ["henna", "temporary tattoo"]
+
+[[brand]]
+name = "Dynamic Color"
+aliases = ["Dynamic"]
+needs_context = true
+
+[[contaminant]]
+name = "Pseudomonas aeruginosa"
+class = "microbial"
+
+[[lot]]
+brand = "Dynamic Color"
+product = "Black"
+lot = "12024090"
+"""
+
+
+def test_match_classifies_jsonl_without_a_database(tmp_path: Path) -> None:
+    watchlist = tmp_path / "watchlist.toml"
+    watchlist.write_text(LOT_WATCHLIST, encoding="utf-8")
+    lines = [
+        {
+            "id": "fda-1",
+            "title": "Dynamic Color recalls tattoo ink",
+            "text": "Black, lots 12024090 and 12026090, Pseudomonas aeruginosa.",
+            "brands": ["Dynamic Color"],
+        },
+        {"id": "other", "title": "Acme recalls tattoo ink", "text": "lot 12024090"},
+        {"id": "henna", "title": "Black henna cones", "description": "PPD"},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    result = inkwatch(
+        "--db",
+        str(tmp_path / "none.db"),
+        "--watchlist",
+        str(watchlist),
+        "match",
+        "--input",
+        str(source),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["id"], o["relevant"], o["severity"]) for o in out] == [
+        ("fda-1", True, "critical"),
+        ("other", True, "low"),
+        ("henna", False, None),
+    ]
+    lot = [m for m in out[0]["matches"] if m["kind"] == "lot"]
+    assert [m["text"] for m in lot] == ["12024090"]
+    assert any("12024090" in reason for reason in out[0]["reasons"])
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_match_reports_a_bad_line(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "title": "x"}\nnot json\n', encoding="utf-8")
+    code, _, err = run("match", "--input", str(source))
+    assert code == 1 and err.startswith(f"Error: {source}:2: not valid JSON")
+
+
+def test_watchlist_check(tmp_path: Path) -> None:
+    code, out, _ = run("watchlist", "check")
+    assert code == 0 and ": OK" in out and "brands" in out and "contaminants" in out
+    bad = tmp_path / "w.toml"
+    bad.write_text('[scope]\ninclude = ["tattoo"]\n[[brand]]\nnmae = "X"\n', encoding="utf-8")
+    result = inkwatch("--watchlist", str(bad), "watchlist", "check", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith(f"Error: {bad}:")
+    assert "nmae" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    run(
+        "--db",
+        db,
+        "fetch",
+        "eu_safety_gate",
+        "--from-file",
+        str(samples / "eu_safety_gate" / "weekly_report_10000248.xml"),
+    )
+    _, out, _ = run("--db", db, "alerts", "--relevant", "--all", "--format", "json")
+    relevant = json.loads(out)
+    assert len(relevant) == 9 and all(r["relevant"] for r in relevant)
+    assert all(r["matches"] and r["reasons"] for r in relevant)
+    _, out, _ = run("--db", db, "alerts", "--brand", "world famous", "--format", "json")
+    assert {r["ref"] for r in json.loads(out)} == {"SR/01483/25", "SR/01464/25", "SR/01447/25"}
+    _, out, _ = run("--db", db, "alerts", "--contaminant", "arsenic", "--format", "json")
+    assert "SR/01453/25" in {r["ref"] for r in json.loads(out)}
+    _, out, _ = run("--db", db, "alerts", "--severity", "critical", "--format", "json")
+    assert json.loads(out) == []
+    # The clinic adds a lot it holds; rematch shows the alert it now concerns.
+    mine = tmp_path / "watchlist.toml"
+    shipped = (Path(__file__).resolve().parent.parent / "watchlist.toml").read_text()
+    mine.write_text(
+        shipped + '\n[[lot]]\nbrand = "Dynamic Color"\nproduct = "Ultra White"\n'
+        'lot = "WUL-020124-D1"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
+    assert code == 0 and "1 changed" in out and "critical" in out
+    _, out, _ = run("--db", db, "alerts", "--severity", "critical", "--format", "json")
+    assert [r["ref"] for r in json.loads(out)] == ["SR/01445/25"]
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
+    assert "0 changed" in out
