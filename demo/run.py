@@ -8,6 +8,7 @@ it stored. Everything it writes goes to demo/out/.
 from __future__ import annotations
 
 import functools
+import json
 import shlex
 import shutil
 import subprocess
@@ -46,6 +47,17 @@ country = "US"
 """
 
 
+# The clinic of the demo holds one bottle named in a real Safety Gate notification.
+DEMO_LOT = """
+# Added by demo/run.py: a lot this demo clinic holds.
+[[lot]]
+brand = "Dynamic Color"
+product = "Dynamic Ultra White"
+lot = "WUL-020124-D1"
+note = "demo: two bottles in the PMU room"
+"""
+
+
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         pass
@@ -66,12 +78,32 @@ def inkwatch(*args: str) -> None:
         raise SystemExit(f"demo step failed: inkwatch {shlex.join(args)}")
 
 
+def critical_alert_id() -> list[str]:
+    """The id of the demo's critical alert, looked up the way a script would."""
+    command = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "--config",
+        str(OUT / "sources.toml"),
+        "alerts",
+        "--severity",
+        "critical",
+        "--format",
+        "jsonl",
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line)["id"] for line in output.splitlines()][:1]
+
+
 def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     server = serve()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     (OUT / "sources.toml").write_text(CONFIG.format(base=base), encoding="utf-8")
+    shipped = (HERE.parent / "watchlist.toml").read_text(encoding="utf-8")
+    (OUT / "watchlist.toml").write_text(shipped + DEMO_LOT, encoding="utf-8")
     print(f"InkWatch demo: regulator snapshots served at {base}; output in {OUT}")
     try:
         inkwatch("init")
@@ -79,7 +111,10 @@ def main() -> None:
         print("\n(The second poll sends If-Modified-Since and gets 304: nothing is parsed.)")
         inkwatch("fetch")
         inkwatch("alerts")
-        inkwatch("alerts", "--search", "tattoo ink", "--format", "table")
+        print("\n(Relevant: about skin pigments. The demo clinic holds lot WUL-020124-D1.)")
+        inkwatch("alerts", "--relevant")
+        inkwatch("show", "--format", "table", *critical_alert_id())
+        inkwatch("alerts", "--search", "arsenic")
         inkwatch("sources")
     finally:
         server.shutdown()
