@@ -50,6 +50,7 @@ class EmailSettings:
     smtp_security: str = "starttls"
     smtp_username: str = ""
     mbox_path: Path = Path("inkwatch.mbox")
+    failure_notice_after: int = 3
 
     @property
     def smtp_password(self) -> str:
@@ -203,6 +204,7 @@ _EMAIL_DEFAULTS: dict[str, Any] = {
     "smtp_security": "starttls",
     "smtp_username": "",
     "mbox_path": "inkwatch.mbox",
+    "failure_notice_after": 3,
 }
 
 
@@ -368,6 +370,7 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
         smtp_security=values["smtp_security"],
         smtp_username=values["smtp_username"],
         mbox_path=base / values["mbox_path"],
+        failure_notice_after=values["failure_notice_after"],
     )
 
 

@@ -14,9 +14,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -135,8 +135,48 @@ CREATE TABLE matches (
 CREATE INDEX matches_term ON matches (kind, term COLLATE NOCASE);
 """
 
+# Version 3: who gets what. The outbox has one row per (alert, revision, subscriber),
+# unique, written in the transaction that stores the verdict; a row is `sent` only after
+# the mail server accepted the message, so nothing is lost and nothing is sent twice.
+_SCHEMA_3 = """
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL DEFAULT '',
+    mode TEXT NOT NULL DEFAULT 'immediate',
+    min_severity TEXT NOT NULL DEFAULT 'low',
+    sources TEXT NOT NULL DEFAULT '[]',
+    countries TEXT NOT NULL DEFAULT '[]',
+    since TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    alert INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    updated INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt TEXT NOT NULL,
+    claimed_at TEXT,
+    sent_at TEXT,
+    message_id TEXT,
+    created TEXT NOT NULL,
+    UNIQUE (alert, revision, subscriber)
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt);
+CREATE TABLE notices (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_1, _SCHEMA_2)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -319,7 +359,9 @@ class Store:
         known = self._known(chunk[0].source, [alert.ref for alert in chunk])
         inserts, updates = [], []
         new_verdicts: list[Verdict | None] = []
+        new_alerts: list[Alert] = []
         verdicts: list[tuple[int, int, Verdict | None]] = []  # (num, revision, verdict)
+        news: list[_News] = []  # what the outbox may have to tell subscribers
         for alert in chunk:
             digest = alert.content_hash()
             previous = known.get(alert.ref)
@@ -331,11 +373,13 @@ class Store:
             if previous is None:
                 inserts.append((*row, now, via, *_verdict_columns(verdict)))
                 new_verdicts.append(verdict)
+                new_alerts.append(alert)
                 result.new.append(row[0])
             else:
                 updates.append((*row[3:-1], now, *_verdict_columns(verdict), previous[0]))
                 result.updated.append(row[0])
                 verdicts.append((previous[0], previous[2] + 1, verdict))
+                news.append(_News(previous[0], previous[2] + 1, alert, verdict, previous))
         if inserts:
             # New rows are indexed in one statement each: FTS5 takes a bulk insert several
             # times faster than one trigger call per row. Inside the write transaction
@@ -351,9 +395,188 @@ class Store:
                 verdicts += [
                     (num, 1, verdict) for (num,), verdict in zip(nums, new_verdicts, strict=True)
                 ]
+                news += [
+                    _News(num, 1, alert, verdict, None)
+                    for (num,), alert, verdict in zip(nums, new_alerts, new_verdicts, strict=True)
+                ]
         if updates:
             self.db.conn.executemany(_UPDATE, updates)
         self._write_matches(verdicts)
+        if via == "poll":  # history (a backfill, an import) is never mailed
+            self._enqueue(news, now)
+
+    # -- the outbox -------------------------------------------------------------------------
+
+    def _enqueue(self, news: list[_News], now: str) -> None:
+        """One outbox row per relevant alert and subscriber who wants it (same transaction)."""
+        news = [n for n in news if n.verdict is not None and n.verdict.relevant]
+        if not news:
+            return
+        rows = []
+        for subscriber in self.subscribers(active_only=True):
+            for item in news:
+                if _wants(subscriber, item, now):
+                    due = _digest_due(subscriber["mode"], now)
+                    updated = int(item.previous is not None)
+                    rows.append((item.num, item.revision, subscriber["id"], updated, due, now))
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO outbox (alert, revision, subscriber, updated, next_attempt, "
+            "created) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def add_subscriber(
+        self,
+        email: str,
+        *,
+        name: str = "",
+        mode: str = "immediate",
+        min_severity: str = "low",
+        sources: Sequence[str] = (),
+        countries: Sequence[str] = (),
+        since: str | None = None,
+        now: str | None = None,
+    ) -> int:
+        """A new subscriber; alerts first seen before ``since`` (default: now) are history."""
+        now = now or utcnow()
+        try:
+            cursor = self.db.execute(
+                "INSERT INTO subscribers (email, name, mode, min_severity, sources, countries, "
+                "since, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    email,
+                    name,
+                    mode,
+                    min_severity,
+                    _dump_list(tuple(sources)),
+                    _dump_list(tuple(countries)),
+                    since or now,
+                    now,
+                ],
+            )
+        except sqlite3.IntegrityError:
+            raise StoreError(
+                f"{email} is already subscribed",
+                hint="see `inkwatch subscribers list`; remove it first to change it",
+            ) from None
+        return cursor.lastrowid
+
+    def subscribers(self, *, active_only: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM subscribers" + (" WHERE paused = 0" if active_only else "")
+        cursor = self.db.execute(sql + " ORDER BY id")
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        for row in rows:
+            row["sources"], row["countries"] = (
+                json.loads(row["sources"]),
+                json.loads(row["countries"]),
+            )
+            row["paused"] = bool(row["paused"])
+        return rows
+
+    def remove_subscriber(self, email: str) -> bool:
+        cursor = self.db.execute("DELETE FROM subscribers WHERE email = ?", [email])
+        return cursor.rowcount > 0
+
+    def pause_subscriber(self, email: str, paused: bool) -> bool:
+        cursor = self.db.execute(
+            "UPDATE subscribers SET paused = ? WHERE email = ?", [int(paused), email]
+        )
+        return cursor.rowcount > 0
+
+    def recover_stuck(self, claimed_before: str) -> int:
+        """Rows left in `sending` by a crash go back to `pending` (their Message-ID is stable,
+        so a server that did accept one can recognise the repeat)."""
+        cursor = self.db.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND claimed_at < ?",
+            [claimed_before],
+        )
+        return cursor.rowcount
+
+    def due_ids(self, now: str, limit: int = 500) -> list[int]:
+        """Pending rows whose time has come."""
+        cursor = self.db.execute(
+            "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt <= ? "
+            "ORDER BY subscriber, id LIMIT ?",
+            [now, limit],
+        )
+        return [row[0] for row in cursor]
+
+    def claim_due(self, now: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Due pending rows become `sending`; returns them with their alert and subscriber."""
+        ids = self.due_ids(now, limit)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        self.db.execute(
+            f"UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1 "
+            f"WHERE id IN ({marks})",
+            [now, *ids],
+        )
+        return self.outbox_items(ids)
+
+    def outbox_items(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Outbox rows with the alert (current revision's matches) and the subscriber."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        cursor = self.db.execute(
+            f"SELECT o.id AS outbox_id, o.revision AS outbox_revision, o.updated AS is_update, "
+            f"o.attempts, o.state, o.last_error, o.subscriber AS subscriber_id, "
+            f"s.email AS subscriber_email, s.name AS subscriber_name, s.mode AS subscriber_mode, "
+            f"a.* FROM outbox o JOIN alerts a ON a.num = o.alert "
+            f"JOIN subscribers s ON s.id = o.subscriber WHERE o.id IN ({marks}) ORDER BY o.id",
+            list(ids),
+        )
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        self._attach_matches(rows)
+        for row in rows:
+            row["alert"] = _alert_of(row)
+        return [_decode(row) for row in rows]
+
+    def mark_sent(self, outbox_id: int, message_id: str, now: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+            "WHERE id = ?",
+            [now or utcnow(), message_id, outbox_id],
+        )
+
+    def mark_retry(self, outbox_id: int, error: str, next_attempt: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt = ? WHERE id = ?",
+            [error, next_attempt, outbox_id],
+        )
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", [error, outbox_id]
+        )
+
+    def outbox(self, states: Sequence[str] = ("pending", "sending", "failed")) -> list[dict]:
+        marks = ",".join("?" * len(states))
+        cursor = self.db.execute(
+            f"SELECT o.id, o.state, o.attempts, o.last_error, o.next_attempt, o.revision, "
+            f"s.email, a.id AS alert_id, a.title FROM outbox o JOIN alerts a ON a.num = o.alert "
+            f"JOIN subscribers s ON s.id = o.subscriber WHERE o.state IN ({marks}) ORDER BY o.id",
+            list(states),
+        )
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor]
+
+    def outbox_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+
+    def notice_state(self, key: str) -> str | None:
+        row = self.db.execute("SELECT state FROM notices WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_notice(self, key: str, state: str, now: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO notices (key, state, sent_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET state = excluded.state, sent_at = excluded.sent_at",
+            [key, state, now or utcnow()],
+        )
 
     def _write_matches(self, verdicts: Iterable[tuple[int, int, Verdict | None]]) -> None:
         rows = [
@@ -369,12 +592,13 @@ class Store:
                 rows,
             )
 
-    def _known(self, source: str, refs: Sequence[str]) -> dict[str, tuple[int, str, int]]:
-        """ref → (num, content_hash, revision) for the refs of ``source`` already stored."""
+    def _known(self, source: str, refs: Sequence[str]) -> dict[str, tuple]:
+        """ref → (num, content_hash, revision, first_seen, lots, hazards, severity) for the
+        refs of ``source`` already stored."""
         marks = ",".join("?" * len(refs))
         sql = (
-            "SELECT ref, num, content_hash, revision FROM alerts "
-            f"WHERE source = ? AND ref IN ({marks})"
+            "SELECT ref, num, content_hash, revision, first_seen, lots, hazards, severity "
+            f"FROM alerts WHERE source = ? AND ref IN ({marks})"
         )
         return {row[0]: row[1:] for row in self.db.execute(sql, [source, *refs])}
 
@@ -521,6 +745,11 @@ class Store:
             return state
         return dict(zip(columns, row, strict=True))
 
+    def source_states(self) -> list[dict[str, Any]]:
+        cursor = self.db.execute("SELECT * FROM source_state ORDER BY source")
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor]
+
     def advance_follow_mark(self, source: str, mark: str) -> None:
         """Remember the date of the newest followed document fetched (it only moves forward)."""
         self.db.execute(
@@ -634,6 +863,54 @@ _UPDATE = (
     + ", updated = ?, relevant = ?, severity = ?, reasons = ?, revision = revision + 1"
     + " WHERE num = ?"
 )
+
+
+class _News(NamedTuple):
+    """A relevant alert revision the outbox may have to tell subscribers about."""
+
+    num: int
+    revision: int
+    alert: Alert
+    verdict: Verdict | None
+    previous: tuple | None  # the stored row before this revision (None: a new alert)
+
+
+def _wants(subscriber: dict[str, Any], item: _News, now: str) -> bool:
+    """Whether ``subscriber`` should get this alert revision by email."""
+    verdict = item.verdict
+    if verdict is None or not verdict.relevant or verdict.severity is None:
+        return False
+    if SEVERITIES.index(verdict.severity) < SEVERITIES.index(subscriber["min_severity"]):
+        return False
+    if subscriber["sources"] and item.alert.source not in subscriber["sources"]:
+        return False
+    countries = {c.casefold() for c in subscriber["countries"]}
+    if countries and item.alert.country.casefold() not in countries:
+        return False
+    first_seen = now if item.previous is None else item.previous[3]
+    if first_seen < subscriber["since"]:
+        return False  # history for this person
+    return item.previous is None or _matters_more(item.previous, item.alert, verdict)
+
+
+def _matters_more(previous: tuple, alert: Alert, verdict: Verdict) -> bool:
+    """A new revision is news only if it adds lots or hazards, or is more severe."""
+    lots, hazards, severity = json.loads(previous[4]), json.loads(previous[5]), previous[6]
+    if set(alert.lots) - set(lots) or set(alert.hazards) - set(hazards):
+        return True
+    before = SEVERITIES.index(severity) if severity in SEVERITIES else -1
+    return SEVERITIES.index(verdict.severity) > before
+
+
+def _digest_due(mode: str, now: str) -> str:
+    """Immediate mail is due now; a digest collects until the start of the next period."""
+    if mode == "immediate":
+        return now
+    today = datetime.fromisoformat(now).astimezone(UTC).date()
+    days = 1 if mode == "daily" else 7 - today.weekday()
+    return (
+        datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=days)
+    ).isoformat(timespec="seconds")
 
 
 def _match_filters(query: AlertQuery, where: list[str], params: list[Any]) -> None:

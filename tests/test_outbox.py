@@ -1,0 +1,137 @@
+"""The outbox in the store: who gets which alert revision, once; history never mailed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.errors import StoreError
+from monitor.model import Alert, Match, Verdict
+from monitor.store import Store
+
+T0 = "2026-01-01T00:00:00+00:00"
+T1 = "2026-02-01T00:00:00+00:00"
+T2 = "2026-03-01T00:00:00+00:00"
+
+
+def ink(ref: str, **fields) -> Alert:
+    base = dict(
+        source="eu",
+        ref=ref,
+        title=f"Tattoo ink {ref}",
+        brands=("Intenze",),
+        lots=("SS74",),
+        hazards=("lead",),
+        country="Italy",
+        published=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    base.update(fields)
+    return Alert(**base)
+
+
+def judge(alert: Alert) -> Verdict:
+    if "henna" in alert.title:
+        return Verdict(False, None)
+    severity = "critical" if "SS99" in alert.lots else "medium"
+    return Verdict(
+        True, severity, (Match("contaminant", "lead", "hazards", "lead"),), ("It reports lead.",)
+    )
+
+
+def ingest(store: Store, alerts: list[Alert], now: str, via: str = "poll") -> None:
+    with store.transaction():
+        store.upsert_alerts(alerts, now=now, via=via, judge=judge)
+
+
+def rows(store: Store) -> list[tuple]:
+    return store.db.execute(
+        "SELECT s.email, a.ref, o.revision, o.updated, o.state FROM outbox o "
+        "JOIN alerts a ON a.num = o.alert JOIN subscribers s ON s.id = o.subscriber "
+        "ORDER BY s.email, a.ref, o.revision"
+    ).fetchall()
+
+
+def test_each_relevant_alert_once_per_subscriber_with_filters(store: Store) -> None:
+    with store.transaction():
+        store.add_subscriber("all@clinic.example", now=T0)
+        store.add_subscriber("critical@clinic.example", min_severity="critical", now=T0)
+        store.add_subscriber("de@clinic.example", countries=["Germany"], now=T0)
+    ingest(store, [ink("A1"), ink("A2", lots=("SS99",)), ink("H1", title="black henna")], T1)
+    assert rows(store) == [
+        ("all@clinic.example", "A1", 1, 0, "pending"),
+        ("all@clinic.example", "A2", 1, 0, "pending"),
+        ("critical@clinic.example", "A2", 1, 0, "pending"),
+    ]
+    ingest(store, [ink("A1"), ink("A2", lots=("SS99",))], T2)  # the same again: nothing new
+    assert len(rows(store)) == 3
+
+
+def test_history_is_never_mailed(store: Store) -> None:
+    ingest(store, [ink("OLD")], T0)  # before anyone subscribed
+    with store.transaction():
+        store.add_subscriber("new@clinic.example", now=T1)
+    ingest(store, [ink("B1")], T1, via="backfill")
+    ingest(store, [ink("F1")], T1, via="file")
+    ingest(store, [ink("OLD", lots=("SS74", "SS75"))], T2)  # an update of an old alert
+    assert rows(store) == []
+    ingest(store, [ink("NEW")], T2)
+    assert rows(store) == [("new@clinic.example", "NEW", 1, 0, "pending")]
+
+
+def test_a_new_revision_is_mailed_only_when_it_matters(store: Store) -> None:
+    with store.transaction():
+        store.add_subscriber("a@clinic.example", now=T0)
+    ingest(store, [ink("A1")], T1)
+    ingest(store, [ink("A1", summary="reworded")], T2)  # revision 2: nothing that matters
+    ingest(store, [ink("A1", summary="reworded", lots=("SS74", "SS80"))], T2)  # more lots
+    assert rows(store) == [
+        ("a@clinic.example", "A1", 1, 0, "pending"),
+        ("a@clinic.example", "A1", 3, 1, "pending"),
+    ]
+
+
+def test_paused_and_source_filtered_subscribers(store: Store) -> None:
+    with store.transaction():
+        store.add_subscriber("paused@clinic.example", now=T0)
+        store.pause_subscriber("paused@clinic.example", True)
+        store.add_subscriber("fda@clinic.example", sources=["fda_recalls"], now=T0)
+    ingest(store, [ink("A1")], T1)
+    assert rows(store) == []
+
+
+def test_digest_rows_wait_for_the_period(store: Store) -> None:
+    with store.transaction():
+        store.add_subscriber("daily@clinic.example", mode="daily", now=T0)
+    ingest(store, [ink("A1")], "2026-02-04T10:00:00+00:00")
+    (due,) = store.db.execute("SELECT next_attempt FROM outbox").fetchone()
+    assert due == "2026-02-05T00:00:00+00:00"
+    assert store.due_ids("2026-02-04T23:59:59+00:00") == []
+    assert len(store.due_ids("2026-02-05T00:00:00+00:00")) == 1
+
+
+def test_claim_and_recover_stuck_rows(store: Store) -> None:
+    with store.transaction():
+        store.add_subscriber("a@clinic.example", now=T0)
+    ingest(store, [ink("A1"), ink("A2")], T1)
+    with store.transaction():
+        claimed = store.claim_due(T1)
+    assert [c["ref"] for c in claimed] == ["A1", "A2"]
+    assert claimed[0]["subscriber_email"] == "a@clinic.example" and claimed[0]["attempts"] == 1
+    assert claimed[0]["matches"] and claimed[0]["alert"].ref == "A1"
+    with store.transaction():
+        store.mark_sent(claimed[0]["outbox_id"], "<m1@x>", T1)
+        assert store.claim_due(T1) == [], "the other row is in flight"
+        assert store.recover_stuck(T1) == 0, "not stuck yet"
+        assert store.recover_stuck(T2) == 1  # a crash left it in `sending`
+    with store.transaction():
+        again = store.claim_due(T2)
+    assert [a["ref"] for a in again] == ["A2"] and again[0]["attempts"] == 2
+    assert store.outbox_counts() == {"sent": 1, "sending": 1}
+
+
+def test_a_duplicate_subscriber_is_refused_politely(store: Store) -> None:
+    with store.transaction():
+        store.add_subscriber("a@clinic.example", now=T0)
+    with pytest.raises(StoreError, match="already subscribed"), store.transaction():
+        store.add_subscriber("A@Clinic.example", now=T0)
