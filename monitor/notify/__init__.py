@@ -1,0 +1,1 @@
+"""Notifications: pure rendering of emails (``render``); transports live beside it."""
