@@ -492,7 +492,13 @@ class _HeldLot:
 
     @property
     def label(self) -> str:
-        return f"{self.lot.brand} {self.lot.product}".strip()
+        """How to name the product: "Dynamic Color Black", or "Dynamic Ultra White
+        (Dynamic Color)" when the product name already starts with the brand's first word."""
+        brand, product = self.lot.brand.strip(), self.lot.product.strip()
+        first = normalize(brand).split(" ")[0] if brand else ""
+        if product and first and normalize(product).startswith(first):
+            return f"{product} ({brand})"
+        return f"{brand} {product}".strip()
 
 
 def _brand_terms(watchlist: Watchlist) -> tuple[list[Brand], dict[str, tuple[_HeldLot, ...]]]:

@@ -10,6 +10,7 @@ import pytest
 from monitor.match import (
     ALL_LOTS,
     Matcher,
+    _HeldLot,
     cas_is_valid,
     cas_numbers,
     ci_variants,
@@ -529,3 +530,17 @@ def test_build_is_quick_for_ten_thousand_terms() -> None:
     assert time.perf_counter() - started < 1.0
     verdict = matcher.classify(alert(title="Tattoo ink \u2014 Brand04711 Colours"))
     assert verdict.severity == "high"
+
+
+def test_lot_reason_does_not_repeat_the_brand() -> None:
+    held = _HeldLot(
+        Lot("Dynamic Color", "Dynamic Ultra White", "WUL-020124-D1"),
+        "Dynamic Color",
+        "WUL020124D1",
+        "dynamic ultra white",
+    )
+    assert held.label == "Dynamic Ultra White (Dynamic Color)"
+    plain = _HeldLot(
+        Lot("Dynamic Color", "Black", "12024090"), "Dynamic Color", "12024090", "black"
+    )
+    assert plain.label == "Dynamic Color Black"
