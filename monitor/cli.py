@@ -687,3 +687,221 @@ def _rematch_table(rows: list[dict[str, Any]]) -> Iterable[str]:
             f"{row['id']:<16} {row['was'] or '-':<8} {row['severity'] or '-':<8} "
             f"{_cut(row['title'], TABLE_WIDTH - 35)}"
         )
+
+
+# -- subscribers and email --------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
+
+
+def _valid_email(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise click.BadParameter(f"{value!r} is not an email address (like name@clinic.example)")
+    return value
+
+
+@cli.group()
+def subscribers() -> None:
+    """People who get alerts by email."""
+
+
+@subscribers.command("add")
+@click.argument("email", callback=_valid_email)
+@click.option("--name", default="", help="How to greet them.")
+@click.option(
+    "--mode",
+    type=click.Choice(("immediate", "daily", "weekly")),
+    default="immediate",
+    show_default=True,
+    help="One email per alert, or a digest.",
+)
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default="low", show_default=True)
+@click.option("--source", "sources_", multiple=True, help="Only alerts from this source.")
+@click.option("--country", multiple=True, help="Only alerts from this country.")
+@click.option("--since", help="Also mail alerts first seen since this date (default: from now).")
+@pass_app
+def subscribers_add(
+    app: App,
+    email: str,
+    name: str,
+    mode: str,
+    min_severity: str,
+    sources_: tuple[str, ...],
+    country: tuple[str, ...],
+    since: str | None,
+) -> None:
+    """Add a subscriber. Alerts seen before they were added are history and not mailed."""
+    with app.store(create=True) as store, store.transaction():
+        store.add_subscriber(
+            email,
+            name=name,
+            mode=mode,
+            min_severity=min_severity,
+            sources=sources_,
+            countries=country,
+            since=parse_when(since) if since else None,
+        )
+    click.echo(f"Added {email} ({mode}, {min_severity} and above).")
+
+
+@subscribers.command("list")
+@_format_option
+@pass_app
+def subscribers_list(app: App, fmt: str) -> None:
+    """The subscribers and what they get."""
+    with app.store() as store:
+        rows = store.subscribers()
+    emit(
+        rows,
+        fmt,
+        table=_subscribers_table,
+        empty="No subscribers yet: inkwatch subscribers add EMAIL",
+    )
+
+
+def _subscribers_table(rows: list[dict[str, Any]]) -> Iterable[str]:
+    yield f"{'EMAIL':<36} {'MODE':<9} {'MIN':<8} {'PAUSED':<6} FILTERS"
+    for row in rows:
+        filters = ", ".join([*row["sources"], *row["countries"]]) or "-"
+        yield (
+            f"{_cut(row['email'], 36):<36} {row['mode']:<9} {row['min_severity']:<8} "
+            f"{'yes' if row['paused'] else 'no':<6} {_cut(filters, 36)}"
+        )
+
+
+def _subscriber_change(app: App, email: str, change: Callable[[Store], bool], done: str) -> None:
+    with app.store() as store, store.transaction():
+        if not change(store):
+            raise MonitorError(
+                f"{email} is not a subscriber", hint="see `inkwatch subscribers list`"
+            )
+    click.echo(done)
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@pass_app
+def subscribers_remove(app: App, email: str) -> None:
+    """Remove a subscriber (their queued email goes with them)."""
+    _subscriber_change(app, email, lambda s: s.remove_subscriber(email), f"Removed {email}.")
+
+
+@subscribers.command("pause")
+@click.argument("email")
+@pass_app
+def subscribers_pause(app: App, email: str) -> None:
+    """Stop mailing a subscriber for now (nothing is queued for them meanwhile)."""
+    _subscriber_change(app, email, lambda s: s.pause_subscriber(email, True), f"Paused {email}.")
+
+
+@subscribers.command("resume")
+@click.argument("email")
+@pass_app
+def subscribers_resume(app: App, email: str) -> None:
+    """Mail a paused subscriber again, from now on."""
+    _subscriber_change(app, email, lambda s: s.pause_subscriber(email, False), f"Resumed {email}.")
+
+
+def _transport(app: App, dry_run: bool) -> Any:
+    from monitor.notify.transports import transport_for  # email libraries load only here
+
+    email = app.config.email
+    return transport_for(
+        smtp_host=email.smtp_host,
+        smtp_port=email.smtp_port,
+        smtp_security=email.smtp_security,
+        smtp_username=email.smtp_username,
+        password=email.smtp_password,
+        mbox_path=email.mbox_path,
+        dry_run=dry_run,
+        stream=sys.stdout,
+    )
+
+
+def _mail_settings(app: App) -> Any:
+    from monitor import pipeline
+
+    email = app.config.email
+    domain = email.from_addr.rpartition("@")[2] or "inkwatch.invalid"
+    return pipeline.MailSettings(
+        sender=email.from_addr,
+        domain=domain,
+        admin=email.admin,
+        failure_notice_after=email.failure_notice_after,
+    )
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send and mark nothing.")
+@pass_app
+def notify(app: App, dry_run: bool) -> None:
+    """Send the email that is due (new alerts, digests, operator notices)."""
+    from monitor import pipeline
+
+    with app.store(create=True) as store:
+        report = pipeline.notify(
+            store, _transport(app, dry_run), _mail_settings(app), dry_run=dry_run
+        )
+    what = "would send" if dry_run else "sent"
+    click.echo(
+        f"{report.sent} {what}, {report.retried} to retry, {report.failed} failed, "
+        f"{report.notices} operator notices.",
+        err=dry_run,
+    )
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+    if not dry_run and app.config.email.smtp_host == "" and report.sent:
+        click.echo(f"Written to {app.config.email.mbox_path} (no smtp_host is configured).")
+
+
+@cli.command()
+@click.option("--all", "all_", is_flag=True, help="Also the sent rows.")
+@_format_option
+@pass_app
+def outbox(app: App, all_: bool, fmt: str) -> None:
+    """Queued email: pending, in flight and failed rows, with their errors."""
+    states = ("pending", "sending", "failed", "sent") if all_ else ("pending", "sending", "failed")
+    with app.store() as store:
+        rows = store.outbox(states)
+        counts = store.outbox_counts()
+    emit(rows, fmt, table=_outbox_table, empty="The outbox is empty: nothing waits to be sent.")
+    if fmt == "table":
+        click.echo(
+            ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "0 rows", err=True
+        )
+
+
+def _outbox_table(rows: list[dict[str, Any]]) -> Iterable[str]:
+    yield f"{'STATE':<8} {'TRIES':>5} {'TO':<28} {'ALERT':<16} ERROR / TITLE"
+    for row in rows:
+        detail = row["last_error"] or row["title"]
+        yield (
+            f"{row['state']:<8} {row['attempts']:>5} {_cut(row['email'], 28):<28} "
+            f"{row['alert_id']:<16} {_cut(detail, TABLE_WIDTH - 62)}"
+        )
+
+
+@cli.command("test-email")
+@click.argument("address", callback=_valid_email)
+@pass_app
+def test_email(app: App, address: str) -> None:
+    """Send a test message through the configured transport and say what the server said."""
+    from monitor.notify import render
+
+    mail = _mail_settings(app)
+    message = render.render_test(
+        render.Recipient(email=address), sender=mail.sender, domain=mail.domain
+    )
+    with _transport(app, False) as transport:
+        delivery = transport.send(message)
+    if not delivery.ok:
+        kind = "refused it for good" if delivery.permanent else "could not take it now"
+        raise MonitorError(
+            f"the mail server {kind}: {delivery.text}",
+            hint="check [email] in sources.toml and INKWATCH_SMTP_PASSWORD",
+        )
+    where = app.config.email.smtp_host or str(app.config.email.mbox_path)
+    click.echo(f"Sent to {address} through {where}: {delivery.text or 'accepted'}")

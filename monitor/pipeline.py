@@ -8,17 +8,20 @@ source that used to yield items is an error ("layout changed?"), not silence.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher, FetchResult, Validators
-from monitor.model import Alert, Follow, Skipped, SourceConfig
+from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
+from monitor.notify import render
 from monitor.store import Judge, Store, UpsertResult, utcnow
 
 log = logging.getLogger(__name__)
@@ -329,3 +332,215 @@ def ingest_file(
         report.error = str(exc).removeprefix(f"{cfg.name}: ")
     report.duration = time.monotonic() - started
     return report
+
+
+# -- notify: the outbox → email ---------------------------------------------------------------
+
+STUCK_AFTER = timedelta(minutes=15)  # a row still `sending` after this was cut off by a crash
+MAX_ATTEMPTS = 8
+RETRY_MAX = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Who sends, on whose behalf, and when the operator hears of failing sources."""
+
+    sender: str
+    domain: str
+    admin: str = ""
+    failure_notice_after: int = 3
+
+
+@dataclass(slots=True)
+class NotifyReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    notices: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def notify(
+    store: Store,
+    transport: Any,
+    mail: MailSettings,
+    now: datetime | None = None,
+    batch: int = 500,
+    dry_run: bool = False,
+) -> NotifyReport:
+    """Send what is due: claim rows, render, send over one connection, record each answer.
+
+    A row is marked sent only after the server accepted its message, in its own
+    transaction; a crash between the two leaves it `sending`, and the next run sends it
+    again with the same Message-ID. One recipient's failure never blocks another's.
+    """
+    now = now or datetime.now(UTC)
+    stamp = now.isoformat(timespec="seconds")
+    report = NotifyReport()
+    if dry_run:  # show what is due; claim, send and mark nothing
+        with transport:
+            for message, rows in _messages(
+                store.outbox_items(store.due_ids(stamp, batch)), mail, now
+            ):
+                transport.send(message)
+                report.sent += len(rows)
+        return report
+    with store.transaction():
+        gone = [pid for pid in store.claimers() if not _alive(pid)]
+        store.recover_stuck((now - STUCK_AFTER).isoformat(timespec="seconds"), dead=gone)
+        items = store.claim_due(stamp, batch, owner=os.getpid())
+    notices = _notices_due(store, mail)
+    if not items and not notices:
+        return report
+    with transport:
+        down = None  # set when the server cannot be reached: the rest wait for the next run
+        for message, rows in _messages(items, mail, now):
+            delivery = down or transport.send(message)
+            _record(store, rows, delivery, message, now, report)
+            if not delivery.ok and delivery.code is None:
+                down = delivery
+        for key, state, message in notices:
+            delivery = transport.send(message)
+            if delivery.ok:
+                with store.transaction():
+                    store.set_notice(key, state, stamp)
+                report.notices += 1
+            else:
+                report.errors.append(f"operator notice: {delivery.text}")
+    return report
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this PID still runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, under another user
+    return True
+
+
+def _messages(items: list[dict], mail: MailSettings, now: datetime) -> Iterator[tuple]:
+    """(message, outbox rows it covers): one per row, or one digest per subscriber."""
+    digests: dict[int, list[dict]] = {}
+    for item in items:
+        if item["subscriber_mode"] == "immediate":
+            yield (
+                render.render_alert(
+                    _alert_mail(item), _recipient(item), sender=mail.sender, domain=mail.domain
+                ),
+                [item],
+            )
+        else:
+            digests.setdefault(item["subscriber_id"], []).append(item)
+    for rows in digests.values():
+        period = _period(rows[0]["subscriber_mode"], now)
+        message = render.render_digest(
+            [_alert_mail(r) for r in rows],
+            _recipient(rows[0]),
+            sender=mail.sender,
+            domain=mail.domain,
+            period=period,
+        )
+        yield message, rows
+
+
+def _record(
+    store: Store, rows: list[dict], delivery: Any, message: Any, now: datetime, report: NotifyReport
+) -> None:
+    with store.transaction():
+        for row in rows:
+            if delivery.ok:
+                store.mark_sent(
+                    row["outbox_id"], str(message["Message-ID"]), now.isoformat(timespec="seconds")
+                )
+                report.sent += 1
+            elif delivery.permanent or row["attempts"] >= MAX_ATTEMPTS:
+                store.mark_failed(row["outbox_id"], delivery.text)
+                report.failed += 1
+            else:
+                wait = min(timedelta(minutes=2 ** (row["attempts"] - 1)), RETRY_MAX)
+                store.mark_retry(
+                    row["outbox_id"], delivery.text, (now + wait).isoformat(timespec="seconds")
+                )
+                report.retried += 1
+    if not delivery.ok:
+        report.errors.append(f"{rows[0]['subscriber_email']}: {delivery.text}")
+
+
+def _alert_mail(item: dict) -> Any:
+    verdict = Verdict(
+        relevant=bool(item["relevant"]),
+        severity=item["severity"],
+        matches=tuple(Match(**m) for m in item.get("matches", [])),
+        reasons=tuple(item["reasons"]),
+    )
+    return render.AlertMail(
+        alert_id=item["id"],
+        revision=item["outbox_revision"],
+        alert=item["alert"],
+        verdict=verdict,
+        first_seen=item["first_seen"],
+        updated=bool(item["is_update"]),
+    )
+
+
+def _recipient(item: dict) -> Any:
+    return render.Recipient(email=item["subscriber_email"], name=item["subscriber_name"])
+
+
+def _period(mode: str, now: datetime) -> str:
+    day = now.astimezone(UTC).date()
+    if mode == "daily":
+        return f"daily {day.isoformat()}"
+    year, week, _ = day.isocalendar()
+    return f"weekly {year}-W{week:02d}"
+
+
+def _notices_due(store: Store, mail: MailSettings) -> list[tuple[str, str, Any]]:
+    """One notice when a source starts failing (N runs in a row), one when it recovers."""
+    if not mail.admin:
+        return []
+    due = []
+    admin = render.Recipient(email=mail.admin)
+    for state in store.source_states():
+        key, failing = f"source:{state['source']}", state["consecutive_failures"]
+        known = store.notice_state(key)
+        if failing >= mail.failure_notice_after and known != "failing":
+            lines = [
+                f"InkWatch could not read {state['source']} {failing} times in a row.",
+                f"Last error: {state['last_error']}",
+                "Other sources go on; you will get one more message when it recovers.",
+            ]
+            due.append(
+                (
+                    key,
+                    "failing",
+                    render.render_notice(
+                        f"[InkWatch] {state['source']} is failing",
+                        lines,
+                        admin,
+                        sender=mail.sender,
+                        domain=mail.domain,
+                        key=f"{key}:failing:{state['last_error_at']}",
+                    ),
+                )
+            )
+        elif failing == 0 and known == "failing":
+            lines = [f"{state['source']} works again (last success {state['last_success']})."]
+            due.append(
+                (
+                    key,
+                    "ok",
+                    render.render_notice(
+                        f"[InkWatch] {state['source']} recovered",
+                        lines,
+                        admin,
+                        sender=mail.sender,
+                        domain=mail.domain,
+                        key=f"{key}:ok:{state['last_success']}",
+                    ),
+                )
+            )
+    return due

@@ -162,6 +162,7 @@ CREATE TABLE outbox (
     last_error TEXT,
     next_attempt TEXT NOT NULL,
     claimed_at TEXT,
+    claimed_by INTEGER,
     sent_at TEXT,
     message_id TEXT,
     created TEXT NOT NULL,
@@ -214,6 +215,15 @@ class AlertQuery:
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def stamp(moment: str | None) -> str:
+    """A timestamp as the store keeps it: UTC, whole seconds (so strings compare in order)."""
+    if not moment:
+        return utcnow()
+    parsed = datetime.fromisoformat(moment)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def fts_query(text: str) -> str:
@@ -338,7 +348,7 @@ class Store:
         that arrives by backfill or import is never news). ``judge`` (the matcher) gives the
         verdict of each new or changed alert, stored with it in the same transaction.
         """
-        now = now or utcnow()
+        now = stamp(now)
         by_source: dict[str, dict[str, Alert]] = {}
         for alert in alerts:  # a repeat within one batch: the last one wins
             by_source.setdefault(alert.source, {})[alert.ref] = alert
@@ -438,7 +448,8 @@ class Store:
         now: str | None = None,
     ) -> int:
         """A new subscriber; alerts first seen before ``since`` (default: now) are history."""
-        now = now or utcnow()
+        now = stamp(now)
+        since = stamp(since) if since else now
         try:
             cursor = self.db.execute(
                 "INSERT INTO subscribers (email, name, mode, min_severity, sources, countries, "
@@ -450,7 +461,7 @@ class Store:
                     min_severity,
                     _dump_list(tuple(sources)),
                     _dump_list(tuple(countries)),
-                    since or now,
+                    since,
                     now,
                 ],
             )
@@ -484,17 +495,30 @@ class Store:
         )
         return cursor.rowcount > 0
 
-    def recover_stuck(self, claimed_before: str) -> int:
-        """Rows left in `sending` by a crash go back to `pending` (their Message-ID is stable,
-        so a server that did accept one can recognise the repeat)."""
+    def recover_stuck(self, claimed_before: str, dead: Iterable[int] = ()) -> int:
+        """Rows left in `sending` go back to `pending`: those claimed by a process that is
+        gone (``dead`` PIDs), and any claimed before ``claimed_before``. Their Message-ID is
+        stable, so a server that did accept one can recognise the repeat."""
+        dead = list(dead)
+        marks = ",".join("?" * len(dead)) or "NULL"
         cursor = self.db.execute(
-            "UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND claimed_at < ?",
-            [claimed_before],
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending' "
+            f"AND (claimed_at < ? OR claimed_by IN ({marks}))",
+            [stamp(claimed_before), *dead],
         )
         return cursor.rowcount
 
+    def claimers(self) -> list[int]:
+        """The processes that hold rows in `sending`."""
+        cursor = self.db.execute(
+            "SELECT DISTINCT claimed_by FROM outbox WHERE state = 'sending' "
+            "AND claimed_by IS NOT NULL"
+        )
+        return [row[0] for row in cursor]
+
     def due_ids(self, now: str, limit: int = 500) -> list[int]:
         """Pending rows whose time has come."""
+        now = stamp(now)
         cursor = self.db.execute(
             "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt <= ? "
             "ORDER BY subscriber, id LIMIT ?",
@@ -502,16 +526,17 @@ class Store:
         )
         return [row[0] for row in cursor]
 
-    def claim_due(self, now: str, limit: int = 500) -> list[dict[str, Any]]:
+    def claim_due(self, now: str, limit: int = 500, owner: int = 0) -> list[dict[str, Any]]:
         """Due pending rows become `sending`; returns them with their alert and subscriber."""
+        now = stamp(now)
         ids = self.due_ids(now, limit)
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
         self.db.execute(
-            f"UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1 "
-            f"WHERE id IN ({marks})",
-            [now, *ids],
+            f"UPDATE outbox SET state = 'sending', claimed_at = ?, claimed_by = ?, "
+            f"attempts = attempts + 1 WHERE id IN ({marks})",
+            [now, owner, *ids],
         )
         return self.outbox_items(ids)
 
