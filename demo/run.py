@@ -7,13 +7,16 @@ it stored. Everything it writes goes to demo/out/.
 
 from __future__ import annotations
 
+import email.policy
 import functools
 import json
+import mailbox
 import shlex
 import shutil
 import subprocess
 import sys
 import threading
+from email.parser import BytesParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -30,6 +33,8 @@ host_spacing = 0
 retries = 1
 
 [email]
+from = "InkWatch demo <alerts@inkwatch.invalid>"
+admin = "ops@inkwatch.invalid"
 mbox_path = "inkwatch.mbox"
 
 [sources.eu_safety_gate]
@@ -47,14 +52,21 @@ country = "US"
 """
 
 
-# The clinic of the demo holds one bottle named in a real Safety Gate notification.
+# The clinic of the demo holds two bottles named in real Safety Gate notifications: one
+# already known when it starts watching, one published a week later.
 DEMO_LOT = """
-# Added by demo/run.py: a lot this demo clinic holds.
+# Added by demo/run.py: lots this demo clinic holds.
 [[lot]]
 brand = "Dynamic Color"
 product = "Dynamic Ultra White"
 lot = "WUL-020124-D1"
 note = "demo: two bottles in the PMU room"
+
+[[lot]]
+brand = "World Famous"
+product = "Limitless"
+lot = "158199"
+note = "demo: one bottle, opened"
 """
 
 
@@ -63,8 +75,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def serve() -> ThreadingHTTPServer:
-    handler = functools.partial(QuietHandler, directory=str(SNAPSHOTS))
+def serve(root: Path) -> ThreadingHTTPServer:
+    handler = functools.partial(QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -76,6 +88,25 @@ def inkwatch(*args: str) -> None:
     result = subprocess.run(command, check=False)
     if result.returncode not in (0,):
         raise SystemExit(f"demo step failed: inkwatch {shlex.join(args)}")
+
+
+def show_mailbox(path: Path) -> None:
+    """What the demo clinic owner received, as her mail program would list it."""
+    box = mailbox.mbox(str(path), factory=BytesParser(policy=email.policy.default).parse)
+    print(f"\nThe demo mailbox {path} holds {len(box)} messages:")
+    for message in box:
+        print(f"  To: {message['To']}\n  Subject: {message['Subject']}")
+    first = next(
+        (
+            m
+            for m in box
+            if "critical" in m.get("Subject", "").lower() or "WUL-020124-D1" in m.get("Subject", "")
+        ),
+        None,
+    ) or (box[0] if len(box) else None)
+    if first is not None:
+        print("\n--- the message about the lot the clinic holds ---")
+        print(first.get_body(("plain",)).get_content())
 
 
 def critical_alert_id() -> list[str]:
@@ -98,28 +129,48 @@ def critical_alert_id() -> list[str]:
 
 def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir()
-    server = serve()
+    www = OUT / "www"  # what the "regulators" serve; changes during the demo, like the real ones
+    shutil.copytree(SNAPSHOTS, www)
+    server = serve(www)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     (OUT / "sources.toml").write_text(CONFIG.format(base=base), encoding="utf-8")
     shipped = (HERE.parent / "watchlist.toml").read_text(encoding="utf-8")
     (OUT / "watchlist.toml").write_text(shipped + DEMO_LOT, encoding="utf-8")
     print(f"InkWatch demo: regulator snapshots served at {base}; output in {OUT}")
     try:
-        inkwatch("init")
-        inkwatch("fetch")
-        print("\n(The second poll sends If-Modified-Since and gets 304: nothing is parsed.)")
-        inkwatch("fetch")
-        inkwatch("alerts")
-        print("\n(Relevant: about skin pigments. The demo clinic holds lot WUL-020124-D1.)")
-        inkwatch("alerts", "--relevant")
-        inkwatch("show", "--format", "table", *critical_alert_id())
-        inkwatch("alerts", "--search", "arsenic")
-        inkwatch("sources")
+        run_demo(www)
     finally:
         server.shutdown()
     config = OUT / "sources.toml"
-    print(f"\nDone. Try: .venv/bin/inkwatch --config {config} alerts --search arsenic")
+    print(f"\nDone. Try: .venv/bin/inkwatch --config {config} alerts --relevant --format json")
+
+
+def run_demo(www: Path) -> None:
+    inkwatch("init")
+    inkwatch(
+        "subscribers",
+        "add",
+        "owner@clinic.invalid",
+        "--name",
+        "Demo Clinic",
+        "--min-severity",
+        "medium",
+    )
+    print("\n(First poll of each source: what is already published is a baseline, not news.)")
+    inkwatch("fetch")
+    inkwatch("alerts", "--relevant")
+    inkwatch("show", "--format", "table", *critical_alert_id())
+    inkwatch("notify")
+    print("\n(A week later the Safety Gate lists a new weekly report. The other sources answer")
+    print(" 304 Not Modified to the conditional requests: nothing to parse.)")
+    shutil.copy(www / "eu_safety_gate" / "list_next_week.xml", www / "eu_safety_gate" / "list.xml")
+    inkwatch("fetch")
+    inkwatch("alerts", "--relevant", "--since", "2026-05-01")
+    inkwatch("outbox")
+    inkwatch("notify")
+    inkwatch("notify")
+    inkwatch("sources")
+    show_mailbox(OUT / "inkwatch.mbox")
 
 
 if __name__ == "__main__":

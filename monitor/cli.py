@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -825,7 +826,7 @@ def _mail_settings(app: App) -> Any:
     from monitor import pipeline
 
     email = app.config.email
-    domain = email.from_addr.rpartition("@")[2] or "inkwatch.invalid"
+    domain = parseaddr(email.from_addr)[1].rpartition("@")[2] or "inkwatch.invalid"
     return pipeline.MailSettings(
         sender=email.from_addr,
         domain=domain,

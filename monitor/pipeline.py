@@ -68,10 +68,13 @@ class RunOptions:
     backfill_from: date | None = None
     progress: Callable[[int, int], None] | None = None  # (documents done, documents chosen)
     judge: Judge | None = None  # the matcher: each new or changed alert's verdict
+    baseline: bool = False  # a source's first poll: what it finds is not news
 
     @property
     def via(self) -> str:
-        return "poll" if self.backfill_from is None else "backfill"
+        if self.backfill_from is not None:
+            return "backfill"
+        return "baseline" if self.baseline else "poll"
 
 
 @dataclass(slots=True)
@@ -143,6 +146,10 @@ def _poll(
     report.items = len(parsed.alerts) + len(parsed.follows) + len(parsed.skipped)
     report.skipped = len(parsed.skipped)
     _check_not_empty(cfg, store, parsed)
+    if options.backfill_from is None and store.source_state(cfg.name)["last_success"] is None:
+        # A source's first poll finds what the regulator published before InkWatch watched
+        # it: a baseline, stored but never mailed (like rss2email's first run).
+        options = replace(options, baseline=True)
     documents = _choose(cfg, store, parsed.follows, options)
     if not documents:
         with store.transaction():

@@ -344,9 +344,10 @@ class Store:
         """Insert new alerts, update changed ones (revision + 1, first_seen kept), skip the rest.
 
         Re-ingesting the same alerts writes nothing. Call inside ``transaction()``. ``via``
-        records how a new alert first arrived: ``poll``, ``backfill`` or ``file`` (history
-        that arrives by backfill or import is never news). ``judge`` (the matcher) gives the
-        verdict of each new or changed alert, stored with it in the same transaction.
+        records how a new alert first arrived: ``poll``, ``baseline`` (a source's first poll),
+        ``backfill`` or ``file``; only what a regular poll brings is news to mail. ``judge``
+        (the matcher) gives the verdict of each new or changed alert, stored with it in the
+        same transaction.
         """
         now = stamp(now)
         by_source: dict[str, dict[str, Alert]] = {}

@@ -120,6 +120,8 @@ def test_later_polls_fetch_only_new_reports(
     assert third.outcome == "ok"
     assert gate.fetched()[before:] == ["10000307"]
     assert len(third.new) == 45
+    vias = dict(store.db.execute("SELECT via, count(*) FROM alerts GROUP BY via").fetchall())
+    assert vias == {"baseline": 248, "poll": 45}, "the first poll is a baseline, later ones news"
 
 
 def test_backfill_fetches_the_older_reports_as_history(
@@ -137,7 +139,7 @@ def test_backfill_fetches_the_older_reports_as_history(
     assert sorted(gate.fetched()) == sorted(REPORTS), "each report fetched once"
     assert store.count_alerts() == sum(n for _, n in REPORTS.values())
     vias = dict(store.db.execute("SELECT via, count(*) FROM alerts GROUP BY via").fetchall())
-    assert vias == {"poll": 26 + 89 + 85 + 48, "backfill": 45 + 83}
+    assert vias == {"baseline": 26 + 89 + 85 + 48, "backfill": 45 + 83}
     assert store.source_state("eu_safety_gate")["follow_mark"] == "2026-05-22"
 
 

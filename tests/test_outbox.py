@@ -73,6 +73,7 @@ def test_history_is_never_mailed(store: Store) -> None:
         store.add_subscriber("new@clinic.example", now=T1)
     ingest(store, [ink("B1")], T1, via="backfill")
     ingest(store, [ink("F1")], T1, via="file")
+    ingest(store, [ink("S1")], T1, via="baseline")  # a source's first poll
     ingest(store, [ink("OLD", lots=("SS74", "SS75"))], T2)  # an update of an old alert
     assert rows(store) == []
     ingest(store, [ink("NEW")], T2)
