@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from monitor import __version__
 from monitor.cli import ProgressLine, backfill_start, cli, parse_when
 from monitor.config import kind_defaults
+from monitor.model import Alert, Match, Verdict
 from monitor.pipeline import ingest_file
 from monitor.sources import REGISTRY
 from monitor.store import Store
@@ -442,3 +443,101 @@ def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> 
     assert [r["ref"] for r in json.loads(out)] == ["SR/01445/25"]
     code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
     assert "0 changed" in out
+
+
+# -- subscribers and email --------------------------------------------------------------------
+
+
+def test_subscribers_commands(tmp_path: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    code, out, _ = run(
+        "--db",
+        db,
+        "subscribers",
+        "add",
+        "owner@clinic.example",
+        "--name",
+        "Owner",
+        "--mode",
+        "daily",
+        "--min-severity",
+        "high",
+    )
+    assert code == 0 and out == "Added owner@clinic.example (daily, high and above).\n"
+    code, _, err = run("--db", db, "subscribers", "add", "Owner@Clinic.example")
+    assert code == 1 and "is already subscribed" in err and "Traceback" not in err
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["--db", db, "subscribers", "add", "not-an-address"])
+    assert bad.exit_code == 2 and "is not an email address" in bad.output
+    assert run("--db", db, "subscribers", "pause", "owner@clinic.example")[0] == 0
+    _, out, _ = run("--db", db, "subscribers", "list", "--format", "json")
+    (row,) = json.loads(out)
+    assert (row["email"], row["mode"], row["min_severity"], row["paused"]) == (
+        "owner@clinic.example",
+        "daily",
+        "high",
+        True,
+    )
+    assert run("--db", db, "subscribers", "resume", "owner@clinic.example")[0] == 0
+    assert run("--db", db, "subscribers", "remove", "owner@clinic.example")[0] == 0
+    code, _, err = run("--db", db, "subscribers", "remove", "owner@clinic.example")
+    assert code == 1 and "is not a subscriber" in err
+
+
+def test_notify_dry_run_sends_and_marks_nothing(tmp_path: Path, samples: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[email]\nfrom = "alerts@inkwatch.test"\nmbox_path = "{tmp_path}/m.mbox"\n',
+        encoding="utf-8",
+    )
+    run("--db", db, "subscribers", "add", "owner@clinic.example", "--since", "2000-01-01")
+    with Store.open(db) as store, store.transaction():  # a poll (not a baseline) brings news
+        store.upsert_alerts([ingest_alert()], via="poll", judge=lambda a: relevant_verdict())
+    code, out, err = run("--config", str(config), "--db", db, "notify", "--dry-run")
+    assert code == 0 and "Subject: [InkWatch]" in out and "1 would send" in err
+    assert not (tmp_path / "m.mbox").exists()
+    code, out, _ = run("--config", str(config), "--db", db, "outbox")
+    assert code == 0 and "pending" in out
+    code, out, _ = run("--config", str(config), "--db", db, "notify")
+    assert code == 0 and out.startswith("1 sent") and (tmp_path / "m.mbox").exists()
+    code, out, err = run("--config", str(config), "--db", db, "outbox")
+    assert "The outbox is empty" in err
+
+
+def test_test_email_to_the_mbox(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[email]\nfrom = "alerts@inkwatch.test"\nmbox_path = "{tmp_path}/m.mbox"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        "--config",
+        str(config),
+        "--db",
+        str(tmp_path / "a.db"),
+        "test-email",
+        "owner@clinic.example",
+    )
+    assert code == 0 and out.startswith("Sent to owner@clinic.example through")
+    assert "Test email" in (tmp_path / "m.mbox").read_text()
+
+
+def ingest_alert() -> Alert:
+    return Alert(
+        source="eu",
+        ref="N1",
+        title="Tattoo ink — Intenze — Red",
+        brands=("Intenze",),
+        hazards=("arsenic",),
+        lots=("SS74",),
+    )
+
+
+def relevant_verdict() -> Verdict:
+    return Verdict(
+        True,
+        "high",
+        (Match("brand", "Intenze", "brands", "Intenze"),),
+        ("It names Intenze, a brand on your watchlist.",),
+    )
