@@ -219,3 +219,18 @@ def test_sigkill_during_a_send_batch_loses_nothing(tmp_path: Path, samples: Path
     repeated = [mid for mid, n in received.items() if n > 1]
     assert len(received) == total, "every message arrived"
     assert len(repeated) <= 1, "at most the one in flight was sent twice"
+
+
+def test_a_daily_digest_is_one_message_at_the_start_of_the_next_day(
+    store: Store, samples: Path, judge
+) -> None:
+    subscribe(store, "daily@clinic.test", mode="daily")
+    ingest(store, report_alerts(samples, 10000248), judge, T0 + timedelta(hours=10))
+    with SmtpTestServer() as server:
+        same_day = pipeline.notify(store, transport(server), MAIL, now=T0 + timedelta(hours=23))
+        next_day = pipeline.notify(store, transport(server), MAIL, now=T0 + timedelta(days=1))
+        (message,) = delivered(server.handler)
+    assert (same_day.sent, next_day.sent) == (0, 9)
+    assert str(message["Subject"]).startswith("[InkWatch] Daily digest 2026-01-02 — 9 alerts")
+    text = message.get_body(("plain",)).get_content()
+    assert text.index("High (5)") < text.index("Medium (4)"), "grouped, most severe first"
