@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +17,7 @@ from typing import Any
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.model import FetchPolicy, SourceConfig, SourceKind
+from monitor.tomlfile import read_toml
 
 DEFAULT_CONFIG = "sources.toml"
 DEFAULT_DATABASE = "alerts.db"
@@ -236,50 +236,10 @@ def default_config(kinds: Mapping[str, SourceKind], base: Path | None = None) ->
 
 def load_config(path: Path, kinds: Mapping[str, SourceKind]) -> Config:
     """Read and validate ``path``. ``kinds`` is the registry of source kinds."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "file not found",
-            where=str(path),
-            hint="run `inkwatch init` to create one, or pass --config PATH",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the file ({exc.strerror})",
-            where=str(path),
-            hint="check the path and its permissions",
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not UTF-8 text (bad byte at offset {exc.start})",
-            where=str(path),
-            hint="save the file as UTF-8",
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _syntax_error(path, exc) from None
-    return _build(path, data, kinds, path.resolve().parent, text=text)
-
-
-def _syntax_error(path: Path, exc: tomllib.TOMLDecodeError) -> ConfigError:
-    message = str(exc)
-    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    where = str(path)
-    if match:
-        where = f"{path}:{match.group(1)}:{match.group(2)}"
-        message = message[: match.start()].strip()
-    elif "(at end of document)" in message:
-        where = f"{path}:{len(path.read_text(errors='replace').splitlines()) or 1}"
-        message = message.replace("(at end of document)", "").strip()
-    return ConfigError(
-        f"TOML syntax error: {message}",
-        where=where,
-        hint="fix the line shown (see https://toml.io for the syntax)",
+    text, data = read_toml(
+        path, missing_hint="run `inkwatch init` to create one, or pass --config PATH"
     )
+    return _build(path, data, kinds, path.resolve().parent, text=text)
 
 
 def _build(

@@ -9,7 +9,6 @@ things that are allowed but probably not meant.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from monitor.errors import ConfigError
 from monitor.model import CONTAMINANT_CLASSES, Brand, Contaminant, Lot, Scope, Watchlist
+from monitor.tomlfile import read_toml
 
 DEFAULT_WATCHLIST = "watchlist.toml"
 
@@ -43,11 +43,10 @@ _SCOPE_HINT = (
 
 def load_watchlist(path: Path) -> Watchlist:
     """Read and validate ``path``; raise ConfigError (file:line, what, what to do) on a mistake."""
-    text = _read_text(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _syntax_error(path, text, exc) from None
+    text, data = read_toml(
+        path,
+        missing_hint="run `inkwatch init` to write the default watchlist, or pass --watchlist PATH",
+    )
     return _build(_Lines(path, text), data)
 
 
@@ -71,49 +70,6 @@ def cas_problem(cas: str) -> tuple[str, str] | None:
 
 
 # -- reading the file ------------------------------------------------------------------------
-
-
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "file not found",
-            where=str(path),
-            hint="run `inkwatch init` to write the default watchlist, or pass --watchlist PATH",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the file ({exc.strerror})",
-            where=str(path),
-            hint="check the path and its permissions",
-        ) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"not UTF-8 text (bad byte at offset {exc.start})",
-            where=f"{path}:{line}",
-            hint="save the file as UTF-8",
-        ) from None
-
-
-def _syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
-    message = str(exc)
-    where = str(path)
-    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if match:
-        where = f"{path}:{match[1]}:{match[2]}"
-        message = message[: match.start()]
-    elif "(at end of document)" in message:
-        where = f"{path}:{len(text.splitlines()) or 1}"
-        message = message.replace("(at end of document)", "")
-    return ConfigError(
-        f"TOML syntax error: {message.strip()}",
-        where=where,
-        hint="fix the line shown (see https://toml.io for the syntax)",
-    )
 
 
 class _Lines:

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 LAYERS = {
     "errors": 0,
     "model": 1,
+    "tomlfile": 1,
     "config": 2,
     "watchlist": 2,
     "fetch": 2,
