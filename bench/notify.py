@@ -106,11 +106,37 @@ def main() -> None:
             started = time.perf_counter()
             report = pipeline.notify(store, transport, MAIL, now=now, batch=args.n)
             seconds = time.perf_counter() - started
+        print(
+            f"notify: {report.sent:,} sent ({handler.messages:,} received by the server) in "
+            f"{seconds:.2f} s = {report.sent / seconds:,.0f} messages/s over one SMTP connection"
+        )
+        compare_connections([message_for(alert, now) for alert in batch], port)
     finally:
         controller.stop()
+
+
+def compare_connections(messages: list, port: int) -> None:
+    """Sending alone: a new connection per message (rss2email's way) or one per batch."""
+    started = time.perf_counter()
+    for message in messages:
+        with SmtpTransport("127.0.0.1", port, security="none") as single:
+            single.send(message)
+    each = len(messages) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    with SmtpTransport("127.0.0.1", port, security="none") as shared:
+        for message in messages:
+            shared.send(message)
+    batch = len(messages) / (time.perf_counter() - started)
     print(
-        f"notify: {report.sent:,} sent ({handler.messages:,} received by the server) in "
-        f"{seconds:.2f} s = {report.sent / seconds:,.0f} messages/s over one SMTP connection"
+        f"send only: one connection per message (rss2email's way) {each:,.0f} messages/s; "
+        f"one connection for the batch (InkWatch) {batch:,.0f} messages/s"
+    )
+
+
+def message_for(alert: Alert, now: datetime):
+    mail = render.AlertMail(alert.id, 1, alert, verdict(alert), now.isoformat())
+    return render.render_alert(
+        mail, render.Recipient("owner@clinic.test"), sender=MAIL.sender, domain=MAIL.domain
     )
 
 
