@@ -639,12 +639,19 @@ def watchlist_check(app: App) -> None:
 
 @cli.command()
 @click.option("--source", "sources_", multiple=True, help="Only this source (repeatable).")
+@click.option(
+    "--notify",
+    "queue_mail",
+    is_flag=True,
+    help="Also queue mail for alerts that newly concern subscribers (then run notify).",
+)
 @pass_app
-def rematch(app: App, sources_: tuple[str, ...]) -> None:
+def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     """Re-evaluate stored alerts against the watchlist (after you changed it) and show
-    what newly matches. Nothing is mailed for it."""
+    what changed. Nothing is mailed unless you ask with --notify."""
     judge = app.judge
     changed: list[dict[str, Any]] = []
+    rising: list[tuple[int, int, Alert, Verdict]] = []
     seen = 0
     with app.store() as store, store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
@@ -653,20 +660,32 @@ def rematch(app: App, sources_: tuple[str, ...]) -> None:
                 continue
             seen += 1
             verdict = judge(alert)
-            if _verdict_changed(stored, verdict):
-                batch.append((num, revision, verdict))
-                changed.append(
-                    {
-                        **stored,
-                        "severity": verdict.severity,
-                        "relevant": verdict.relevant,
-                        "was": stored.get("severity"),
-                    }
-                )
+            if not _verdict_changed(stored, verdict):
+                continue
+            batch.append((num, revision, verdict))
+            changed.append(
+                {
+                    **stored,
+                    "severity": verdict.severity,
+                    "relevant": verdict.relevant,
+                    "was": stored.get("severity"),
+                }
+            )
+            if _more_severe(verdict.severity, stored.get("severity")):
+                rising.append((num, revision, alert, verdict))
         store.replace_verdicts(batch)
+        queued = store.enqueue_rematched(rising) if queue_mail else 0
     click.echo(f"Re-evaluated {seen} alerts against {app.watchlist_path}: {len(changed)} changed.")
     for line in _rematch_table(changed):
         click.echo(line)
+    if queue_mail:
+        noun = "message" if queued == 1 else "messages"
+        click.echo(f"{queued} {noun} queued: run `inkwatch notify` to send them.")
+
+
+def _more_severe(now: str | None, before: str | None) -> bool:
+    rank = {name: index for index, name in enumerate(SEVERITIES)}
+    return now is not None and rank[now] > rank.get(before or "", -1)
 
 
 def _verdict_changed(stored: dict[str, Any], verdict: Verdict) -> bool:

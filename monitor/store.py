@@ -436,6 +436,17 @@ class Store:
             rows,
         )
 
+    def enqueue_rematched(
+        self, items: Iterable[tuple[int, int, Alert, Verdict]], now: str | None = None
+    ) -> int:
+        """Queue mail for alerts that newly concern subscribers after a watchlist change
+        (`rematch --notify`: the person asked, so their age does not hold them back)."""
+        before = self.total_changes
+        self._enqueue(
+            [_News(n, r, alert, verdict, None) for n, r, alert, verdict in items], stamp(now)
+        )
+        return self.total_changes - before
+
     def add_subscriber(
         self,
         email: str,

@@ -437,8 +437,13 @@ def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> 
         'lot = "WUL-020124-D1"\n',
         encoding="utf-8",
     )
-    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
+    run("--db", db, "subscribers", "add", "owner@clinic.example")
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
     assert code == 0 and "1 changed" in out and "critical" in out
+    assert "1 message queued" in out
+    with Store.open(db) as store:
+        (row,) = store.outbox()
+    assert row["email"] == "owner@clinic.example" and row["state"] == "pending"
     _, out, _ = run("--db", db, "alerts", "--severity", "critical", "--format", "json")
     assert [r["ref"] for r in json.loads(out)] == ["SR/01445/25"]
     code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
