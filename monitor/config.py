@@ -22,7 +22,6 @@ from monitor.tomlfile import read_toml
 DEFAULT_CONFIG = "sources.toml"
 DEFAULT_DATABASE = "alerts.db"
 SMTP_SECURITY = ("none", "starttls", "tls")
-SOURCE_KEYS = ("kind", "url", "interval", "enabled")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")

@@ -189,11 +189,6 @@ class UpsertResult:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
 
-    def add(self, other: UpsertResult) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-
 
 @dataclass(frozen=True, slots=True)
 class AlertQuery:

@@ -39,9 +39,20 @@ def write_payloads(folder: Path) -> None:
 
 def ingest(db: Path, folder: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--db", str(db), "fetch", "health_canada",
-         "--from-file", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--db",
+            str(db),
+            "fetch",
+            "health_canada",
+            "--from-file",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 

@@ -68,14 +68,6 @@ class FakeTime:
         self.now += seconds
 
 
-@pytest.fixture(autouse=True)
-def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback requests must never be sent to a proxy from the environment."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[HTTPServer]:
     httpserver = HTTPServer(host="127.0.0.1", port=0)

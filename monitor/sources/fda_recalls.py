@@ -54,7 +54,6 @@ TITLE_SEPARATOR = " — "
 COLUMNS = ("date", "brand", "product", "product_type", "reason", "company", "terminated", "excerpt")
 MIN_CELLS = 6  # date … company; "terminated" and "excerpt" are optional
 REFRESH_DAYS = 30  # default of the refresh_days option
-RSS_URL = f"{FDA}/about-fda/contact-fda/stay-informed/rss-feeds/recalls/rss.xml"
 LISTING_URL = (  # default of the listing_url option: the listing filtered to Cosmetics
     f"{FDA}/datatables/views/ajax?view_name=recall_solr_index"
     "&view_display_id=recall_datatable_block_1&field_regulated_product_field=2294"
