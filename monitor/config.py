@@ -10,9 +10,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import __version__
 from monitor.errors import ConfigError
@@ -39,6 +40,21 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When daily and weekly digests go out: a local time, the weekly one on ``weekday``
+    (0 = Monday). ``timezone`` is an IANA name; empty means the server's own local time."""
+
+    at: time = time(7, 0)
+    weekday: int = 0
+    timezone: str = ""
+
+    def zone(self) -> tzinfo:
+        if self.timezone:
+            return ZoneInfo(self.timezone)
+        return datetime.now().astimezone().tzinfo or UTC
+
+
+@dataclass(frozen=True, slots=True)
 class EmailSettings:
     """``[email]``: the sender, the operator's address and the transport."""
 
@@ -50,6 +66,8 @@ class EmailSettings:
     smtp_username: str = ""
     mbox_path: Path = Path("inkwatch.mbox")
     failure_notice_after: int = 3
+    send_interval: timedelta = timedelta(minutes=1)
+    digest: DigestSchedule = field(default_factory=lambda: DigestSchedule())
 
     @property
     def smtp_password(self) -> str:
@@ -204,7 +222,12 @@ _EMAIL_DEFAULTS: dict[str, Any] = {
     "smtp_username": "",
     "mbox_path": "inkwatch.mbox",
     "failure_notice_after": 3,
+    "send_interval": "1m",
+    "digest_time": "07:00",
+    "digest_day": "monday",
+    "timezone": "",
 }
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def kind_defaults(kind: SourceKind) -> SourceConfig:
@@ -330,7 +353,50 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
         smtp_username=values["smtp_username"],
         mbox_path=base / values["mbox_path"],
         failure_notice_after=values["failure_notice_after"],
+        send_interval=_duration(reader, "email", "send_interval", values["send_interval"]),
+        digest=_digest(reader, values),
     )
+
+
+def _duration(reader: _Reader, table: str, key: str, text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise reader.fail(
+            table, key, f"{table}.{key}: {exc}", f'write it like {key} = "1m"'
+        ) from None
+
+
+def _digest(reader: _Reader, values: dict[str, Any]) -> DigestSchedule:
+    """digest_time "HH:MM", digest_day a weekday name, timezone an IANA name or empty."""
+    try:
+        at = time.fromisoformat(values["digest_time"].strip())
+    except ValueError:
+        raise reader.fail(
+            "email",
+            "digest_time",
+            f"email.digest_time is {values['digest_time']!r}, not a time of day",
+            'write it like digest_time = "07:00" (24-hour clock, local time)',
+        ) from None
+    day = values["digest_day"].strip().lower()
+    if day not in WEEKDAYS:
+        raise reader.fail(
+            "email",
+            "digest_day",
+            f"email.digest_day is {values['digest_day']!r}",
+            f"use one of: {', '.join(WEEKDAYS)}",
+        )
+    schedule = DigestSchedule(at.replace(tzinfo=None), WEEKDAYS.index(day), values["timezone"])
+    try:
+        schedule.zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reader.fail(
+            "email",
+            "timezone",
+            f"email.timezone {values['timezone']!r} is not a known time zone",
+            'use an IANA name like "Europe/Berlin", or "" for the server\'s local time',
+        ) from None
+    return schedule
 
 
 def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKind]) -> SourceConfig:
