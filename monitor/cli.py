@@ -69,6 +69,7 @@ class App:
     def __init__(
         self, config: str | None, db: str | None, debug: bool, watchlist: str | None = None
     ):
+        self._options = (config, db, debug, watchlist)
         self.config_path, self.config_chosen = resolve_config_path(config)
         self.db_option = db or os.environ.get("INKWATCH_DB")
         self.watchlist_option = watchlist or os.environ.get("INKWATCH_WATCHLIST")
@@ -86,6 +87,10 @@ class App:
             else:
                 self._config = default_config(sources.REGISTRY)
         return self._config
+
+    def reread(self) -> App:
+        """The same options with nothing read yet: the files are read again (on SIGHUP)."""
+        return App(*self._options)
 
     @property
     def db_path(self) -> Path:
@@ -437,7 +442,11 @@ def show(app: App, alert_id: str, fmt: str) -> None:
 @pass_app
 def sources_cmd(app: App, fmt: str) -> None:
     """Each configured source: kind, interval, and how its last runs went."""
+    from monitor.daemon import read_status  # the lock and status file beside the database
+
     store = app.store() if app.db_path.exists() else None
+    status = read_status(app.db_path) if store else None
+    next_runs = status["next_runs"] if status else {}
     rows = []
     for cfg in app.config.sources.values():
         state = store.source_state(cfg.name) if store else {}
@@ -453,6 +462,7 @@ def sources_cmd(app: App, fmt: str) -> None:
                 "last_error_at": state.get("last_error_at"),
                 "consecutive_failures": state.get("consecutive_failures", 0),
                 "items_last": state.get("items_last"),
+                "next_run": next_runs.get(f"source:{cfg.name}"),
             }
         )
     if store:
@@ -524,14 +534,20 @@ def _alerts_table(rows: list[dict[str, Any]]) -> Iterable[str]:
 
 
 def _sources_table(rows: list[dict[str, Any]]) -> Iterable[str]:
-    yield f"{'SOURCE':<18} {'KIND':<17} {'EVERY':<6} {'LAST SUCCESS':<20} {'FAILS':>5} {'ITEMS':>6}"
+    yield (
+        f"{'SOURCE':<18} {'KIND':<16} {'EVERY':<5} {'LAST SUCCESS':<19} {'FAILS':>5} "
+        f"{'ITEMS':>6} NEXT RUN (UTC)"
+    )
     for row in rows:
         success = (row["last_success"] or "never")[:19].replace("T", " ")
         name = row["name"] + ("" if row["enabled"] else " (off)")
         items = "" if row["items_last"] is None else row["items_last"]
+        upcoming = (row["next_run"] or "")[:19].replace("T", " ")
+        if not upcoming:
+            upcoming = "-" if not row["enabled"] else "(daemon not running)"
         yield (
-            f"{_cut(name, 18):<18} {_cut(row['kind'], 17):<17} {row['interval']:<6} "
-            f"{success:<20} {row['consecutive_failures']:>5} {items:>6}"
+            f"{_cut(name, 18):<18} {_cut(row['kind'], 16):<16} {row['interval']:<5} "
+            f"{success:<19} {row['consecutive_failures']:>5} {items:>6} {upcoming}"
         )
         if row["last_error"]:
             yield f"    last error: {_cut(row['last_error'], TABLE_WIDTH - 16)}"
@@ -925,3 +941,117 @@ def test_email(app: App, address: str) -> None:
         )
     where = app.config.email.smtp_host or str(app.config.email.mbox_path)
     click.echo(f"Sent to {address} through {where}: {delivery.text or 'accepted'}")
+
+
+# -- the daemon -------------------------------------------------------------------------------
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _runtime(app: App) -> Any:
+    """What the daemon needs from the configuration files, read now."""
+    from monitor.daemon import Runtime
+
+    return Runtime(
+        config=app.config,
+        judge=app.judge,
+        mail=_mail_settings(app),
+        transport=lambda: _transport(app, False),
+    )
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One cycle: poll what is due, send what is due, exit.")
+@click.option("--all", "everything", is_flag=True, help="With --once: poll every enabled source.")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    help="What to log to stderr [default: info; warning with --once, so cron stays quiet].",
+)
+@click.option(
+    "--log-format", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+@pass_app
+def run(app: App, once: bool, everything: bool, log_level: str | None, log_format: str) -> None:
+    """Run in the foreground: poll each source at its interval and mail subscribers.
+
+    SIGTERM or Ctrl-C stops it within seconds; SIGHUP re-reads sources.toml and
+    watchlist.toml (an invalid new file is logged and the running configuration kept).
+    """
+    from monitor import daemon
+
+    level = "debug" if app.debug else log_level or ("warning" if once else "info")
+    daemon.configure_logging(level, log_format)
+    if not app.config.enabled_sources():
+        raise ConfigError(
+            "no sources to poll",
+            where=str(app.config_path),
+            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
+        )
+    runner = daemon.Daemon(app.db_path, lambda: _runtime(app.reread()))
+    if once:
+        reports = runner.once(everything=everything)
+        sys.exit(1 if any(r.failed for r in reports) else 0)
+    sys.exit(runner.run())
+
+
+@cli.command()
+@_format_option
+@pass_app
+def status(app: App, fmt: str) -> None:
+    """Whether the daemon runs, its last run, failing sources, queued email, database size."""
+    from monitor import daemon
+
+    db = app.db_path
+    if not db.exists():
+        raise MonitorError(f"no database at {db}", hint="run `inkwatch init`, or pass --db PATH")
+    pid, running = daemon.holder(db), daemon.read_status(db)
+    with app.store() as store:
+        states = store.source_states()
+        counts = store.outbox_counts()
+        alerts = store.count_alerts()
+    size = sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+    last = max(states, key=lambda s: s["last_attempt"] or "", default=None)
+    report = {
+        "daemon": "running" if pid is not None else "not running",
+        "pid": pid,
+        "since": running["started"] if running else None,
+        "last_run": last["last_attempt"] if last else None,
+        "last_run_source": last["source"] if last else None,
+        "sources_enabled": len(app.config.enabled_sources()),
+        "failing": [
+            {k: s[k] for k in ("source", "consecutive_failures", "last_error", "last_error_at")}
+            for s in states
+            if s["consecutive_failures"]
+        ],
+        "outbox": {state: counts.get(state, 0) for state in ("pending", "sending", "failed")},
+        "database": str(db),
+        "database_bytes": size,
+        "alerts": alerts,
+    }
+    if fmt != "table":
+        emit([report], "json-one" if fmt == "json" else fmt, table=_status_lines)
+        return
+    for line in _status_lines([report]):
+        click.echo(line)
+
+
+def _status_lines(rows: list[dict[str, Any]]) -> Iterable[str]:
+    s = rows[0]
+    when = (s["since"] or "")[:19].replace("T", " ")
+    daemon = "not running"
+    if s["pid"] is not None:
+        daemon = f"running (PID {s['pid']}" + (f", since {when} UTC)" if when else ")")
+    last = "never"
+    if s["last_run"]:
+        last = f"{s['last_run'][:19].replace('T', ' ')} UTC ({s['last_run_source']})"
+    yield f"Daemon:    {daemon}"
+    yield f"Last run:  {last}"
+    yield f"Sources:   {s['sources_enabled']} enabled, {len(s['failing'])} failing"
+    for f in s["failing"]:
+        runs = "run" if f["consecutive_failures"] == 1 else "runs"
+        yield f"  {f['source']}: {f['consecutive_failures']} {runs} in a row"
+        yield f"    {_cut(f['last_error'], TABLE_WIDTH - 4)}"
+    box = s["outbox"]
+    yield f"Outbox:    {box['pending']} pending, {box['sending']} sending, {box['failed']} failed"
+    yield f"Database:  {s['database']}, {s['database_bytes'] / 1e6:.1f} MB, {s['alerts']:,} alerts"

@@ -42,3 +42,11 @@ class StoreError(MonitorError):
 
 class NotifyError(MonitorError):
     """An email could not be rendered or delivered."""
+
+
+class Interrupted(Exception):
+    """The process is stopping: the current run ends at its next safe point.
+
+    Not a MonitorError: nothing went wrong with the source, so nothing is recorded as a
+    failure. What was committed stays; the open transaction, if any, is rolled back.
+    """

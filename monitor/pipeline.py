@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
-from monitor.errors import MonitorError, ParseError
+from monitor.errors import Interrupted, MonitorError, ParseError
 from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
 from monitor.notify import render
@@ -69,6 +69,7 @@ class RunOptions:
     progress: Callable[[int, int], None] | None = None  # (documents done, documents chosen)
     judge: Judge | None = None  # the matcher: each new or changed alert's verdict
     baseline: bool = False  # a source's first poll: what it finds is not news
+    should_stop: Callable[[], bool] | None = None  # the daemon is stopping: end at a safe point
 
     @property
     def via(self) -> str:
@@ -120,6 +121,8 @@ def run_source(
     started = time.monotonic()
     try:
         _poll(cfg, store, fetcher, report, options or RunOptions())
+    except Interrupted:
+        raise  # not the source's failure: the caller is stopping
     except MonitorError as exc:
         _fail(store, report, str(exc))
     except Exception as exc:  # a bug in one parser must not stop the other sources
@@ -221,6 +224,8 @@ def _follow(
     seen = {f.url for f in queue}
     done = 0
     while queue:
+        if options.should_stop and options.should_stop():
+            raise Interrupted(f"{cfg.name}: stopped after {done} documents")
         if options.backfill_from is None and done >= MAX_DOCUMENTS_PER_RUN:
             log.warning(
                 "%s: fetched %d documents; %d more wait for the next run",

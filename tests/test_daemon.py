@@ -1,0 +1,301 @@
+"""`inkwatch run` end to end: the daemon as a subprocess, regulators on a loopback HTTP
+server, a real SMTP server on loopback, a real alerts.db. Plus the scheduling rules and the
+lock in-process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import daemon
+from tests.daemon_process import (
+    REPO,
+    DaemonProcess,
+    Regulators,
+    event,
+    free_port,
+    inkwatch,
+    source_run,
+)
+from tests.loopback import LoopbackServer
+from tests.smtp_server import RecordingHandler, SmtpTestServer
+
+# Two bottles the clinic holds, both named in real Safety Gate notifications (the demo's).
+LOTS = """
+[[lot]]
+brand = "Dynamic Color"
+product = "Dynamic Ultra White"
+lot = "WUL-020124-D1"
+
+[[lot]]
+brand = "World Famous"
+product = "Limitless"
+lot = "158199"
+"""
+
+
+def write_config(
+    folder: Path,
+    smtp: SmtpTestServer,
+    sources: dict[str, tuple[str, str, str]],
+    *,
+    send_interval: str = "1s",
+) -> Path:
+    """sources.toml for ``sources`` (name -> kind, url, interval) and watchlist.toml beside."""
+    lines = [
+        "[settings]",
+        'database = "alerts.db"',
+        'contact = "tests@inkwatch.invalid"',
+        "host_spacing = 0",
+        "retries = 0",
+        "connect_timeout = 2",
+        "read_timeout = 30",
+        "",
+        "[email]",
+        'from = "InkWatch <alerts@inkwatch.invalid>"',
+        'admin = "ops@clinic.invalid"',
+        f'smtp_host = "{smtp.host}"',
+        f"smtp_port = {smtp.port}",
+        'smtp_security = "none"',
+        "failure_notice_after = 2",
+        f'send_interval = "{send_interval}"',
+    ]
+    for name, (kind, url, interval) in sources.items():
+        lines += ["", f"[sources.{name}]", f'kind = "{kind}"', f'url = "{url}"']
+        lines.append(f'interval = "{interval}"')
+    config = folder / "sources.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shipped = (REPO / "watchlist.toml").read_text(encoding="utf-8")
+    (folder / "watchlist.toml").write_text(shipped + LOTS, encoding="utf-8")
+    return config
+
+
+def three_sources(base: str, interval: str = "1s") -> dict[str, tuple[str, str, str]]:
+    """The demo's regulators; Health Canada at twice the interval, as in real life it is slower."""
+    slower = "2s" if interval == "1s" else interval
+    return {
+        "eu_safety_gate": ("eu_safety_gate", f"{base}/eu_safety_gate/list.xml", interval),
+        "health_canada": ("health_canada", f"{base}/health_canada/HCRSAMOpenData.json", slower),
+        "fda_feed": ("feed", f"{base}/feed/fda_recalls.xml", interval),
+    }
+
+
+@pytest.fixture
+def smtp():
+    with SmtpTestServer(RecordingHandler()) as server:
+        yield server
+
+
+def subscribe(config: Path, *args: str) -> None:
+    for command in (("init",), ("subscribers", "add", "owner@clinic.invalid", *args)):
+        result = inkwatch(config, *command)
+        assert result.returncode == 0, result.stderr
+
+
+# -- end to end -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_new_records_are_mailed_within_the_interval_and_never_twice(tmp_path, smtp):
+    with Regulators(tmp_path / "www") as regulators:
+        config = write_config(tmp_path, smtp, three_sources(regulators.base))
+        subscribe(config, "--min-severity", "medium")
+        with DaemonProcess(config) as first:
+            for name in ("eu_safety_gate", "health_canada", "fda_feed"):
+                first.wait_for(source_run(name, "ok"))  # the baseline: stored, not mailed
+            assert smtp.handler.drained() == []
+
+            regulators.publish_next_week()
+            published = time.monotonic()
+            mails = [smtp.handler.next_message(timeout=20)]
+            waited = time.monotonic() - published
+            # interval (1 s, plus jitter) + send interval (1 s), with room for a busy machine
+            assert waited < 1.1 + 1 + 5, f"the mail took {waited:.1f} s"
+            mails.append(smtp.handler.next_message(timeout=10))
+            code, took = first.stop()
+        assert (code, took < 10) == (0, True), first.log()
+        subjects = sorted(m.message()["Subject"] for m in mails)
+        assert all(m.rcpt_tos == ("owner@clinic.invalid",) for m in mails)
+        bodies = [m.message().get_body(("plain",)).get_content() for m in mails]
+        assert any("158199" in body for body in bodies), bodies  # the lot the clinic holds
+        assert len(set(subjects)) == 2, subjects
+
+        with DaemonProcess(config) as second:
+            for name in ("eu_safety_gate", "health_canada", "fda_feed"):
+                second.wait_for(source_run(name))
+            second.wait_for(event("send"), after=second.mark())
+            code, _ = second.stop()
+        assert code == 0
+    assert smtp.handler.drained() == [], "a restart mailed the same alert again"
+
+
+@pytest.mark.slow
+def test_a_failing_source_gets_one_notice_each_way_and_others_keep_their_schedule(tmp_path, smtp):
+    port = free_port()  # the regulator that is down: nothing listens here yet
+    www = tmp_path / "www"
+    with Regulators(www) as regulators:
+        sources = three_sources(regulators.base)
+        sources["fda_feed"] = ("feed", f"http://127.0.0.1:{port}/feed/fda_recalls.xml", "1s")
+        config = write_config(tmp_path, smtp, sources)
+        assert inkwatch(config, "init").returncode == 0
+        with DaemonProcess(config) as running:
+            running.wait_until(lambda: len(running.runs("fda_feed", "error")) >= 5)
+            failing_since = running.runs("fda_feed", "error")[0]["_seen"]
+            with Regulators(www, port=port):
+                running.wait_for(source_run("fda_feed", "ok"))
+                notices = [smtp.handler.next_message(timeout=20) for _ in range(2)]
+                for _ in range(2):  # two more cycles: no third notice comes
+                    mark = running.mark()
+                    running.wait_for(source_run("fda_feed"), after=mark)
+                    running.wait_for(event("send"), after=mark)
+                code, _ = running.stop()
+        assert code == 0
+    subjects = [m.message()["Subject"] for m in notices]
+    assert subjects == ["[InkWatch] fda_feed is failing", "[InkWatch] fda_feed recovered"]
+    assert all(m.rcpt_tos == ("ops@clinic.invalid",) for m in notices)
+    assert smtp.handler.drained() == []
+    assert "Connection refused" in notices[0].message().get_body(("plain",)).get_content()
+    # While fda_feed failed, the Safety Gate kept its 1 s pace.
+    window = [e["_seen"] for e in running.runs("eu_safety_gate") if e["_seen"] >= failing_since]
+    gaps = [b - a for a, b in zip(window, window[1:], strict=False)]
+    assert len(window) >= 4 and max(gaps) < 1.1 + 1.5, gaps
+
+
+@pytest.mark.slow
+def test_one_daemon_per_database_and_the_cli_works_beside_it(tmp_path, smtp):
+    with Regulators(tmp_path / "www") as regulators:
+        config = write_config(tmp_path, smtp, three_sources(regulators.base, "1h"))
+        with DaemonProcess(config) as running:
+            for name in ("eu_safety_gate", "health_canada", "fda_feed"):
+                running.wait_for(source_run(name, "ok"))
+            second = inkwatch(config, "run")
+            assert second.returncode == 1
+            assert f"another InkWatch process (PID {running.pid}) is running" in second.stderr
+            assert second.stderr.count("\n") == 1  # one line, no traceback
+
+            status = inkwatch(config, "status", "--format", "json")
+            assert status.returncode == 0, status.stderr
+            report = json.loads(status.stdout)
+            assert (report["daemon"], report["pid"]) == ("running", running.pid)
+            assert report["alerts"] > 0 and report["failing"] == []
+
+            listed = inkwatch(config, "sources", "--format", "json")
+            runs = {row["name"]: row["next_run"] for row in json.loads(listed.stdout)}
+            soon = datetime.now(UTC) + timedelta(minutes=55)
+            assert all(datetime.fromisoformat(when) > soon for when in runs.values()), runs
+
+            queried = inkwatch(config, "alerts", "--relevant", "--format", "json")
+            assert queried.returncode == 0 and json.loads(queried.stdout)
+            code, _ = running.stop()
+        assert code == 0
+    after = json.loads(inkwatch(config, "status", "--format", "json").stdout)
+    assert (after["daemon"], after["pid"]) == ("not running", None)
+
+
+@pytest.mark.slow
+def test_sighup_with_a_broken_configuration_keeps_the_old_one(tmp_path, smtp):
+    with Regulators(tmp_path / "www") as regulators:
+        config = write_config(tmp_path, smtp, three_sources(regulators.base))
+        good = config.read_text(encoding="utf-8")
+        with DaemonProcess(config) as running:
+            running.wait_for(source_run("fda_feed", "ok"))
+            config.write_text(good + "\n[sources.broken\n", encoding="utf-8")
+            running.signal(signal.SIGHUP)
+            failed = running.wait_for(event("reload_failed"))
+            assert "sources.toml" in failed["error"] and "TOML syntax error" in failed["error"]
+            mark = running.mark()
+            running.wait_for(source_run("fda_feed"), after=mark)  # still on the old configuration
+
+            config.write_text(good.replace('kind = "feed"', 'kind = "feed"\nenabled = false'))
+            running.signal(signal.SIGHUP)
+            running.wait_for(event("reloaded"))
+            after = running.mark()
+            running.wait_for(source_run("eu_safety_gate"), after=after)
+            mark = running.mark()
+            running.wait_for(source_run("eu_safety_gate"), after=mark)
+            assert not [e for e in running.events[after:] if e.get("source") == "fda_feed"]
+            code, _ = running.stop()
+        assert code == 0
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_fetch_stuck_in_the_network_within_ten_seconds(tmp_path, smtp):
+    def never_answers(conn, stop: threading.Event) -> None:
+        stop.wait(60)  # accept, read nothing, answer nothing
+
+    with LoopbackServer(never_answers) as stuck:
+        config = write_config(tmp_path, smtp, {"slow": ("feed", stuck.url("/feed.xml"), "1h")})
+        with DaemonProcess(config) as running:
+            running.wait_for(event("started"))
+            stuck.connected.get(timeout=20)  # the fetch is under way and blocked
+            code, took = running.stop()
+    assert code == 0 and took < 10
+
+
+# -- in-process: scheduling rules, lock, logging ------------------------------------------------
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def test_first_runs_catch_up_a_missed_run_once_and_stagger_the_overdue():
+    hour = timedelta(hours=1)
+    due = daemon.first_runs(
+        {"a": hour, "b": hour, "c": hour, "d": timedelta(days=1)},
+        {
+            "a": (NOW - timedelta(minutes=20)).isoformat(),  # ran 20 min ago: in 40 min
+            "b": (NOW - timedelta(hours=30)).isoformat(),  # missed 30 runs: once, now
+            "c": None,  # never ran: now, after the longest overdue
+            "d": (NOW - timedelta(hours=2)).isoformat(),
+        },
+        NOW,
+    )
+    assert due["a"] == NOW + timedelta(minutes=40)
+    assert due["d"] == NOW + timedelta(hours=22)
+    assert due["c"] == NOW and due["b"] == NOW + timedelta(seconds=daemon.STAGGER)
+
+
+def test_is_due_for_cron_allows_a_little_slack():
+    hour = timedelta(hours=1)
+    assert daemon.is_due(hour, None, NOW)
+    assert daemon.is_due(hour, (NOW - timedelta(minutes=59)).isoformat(), NOW)
+    assert not daemon.is_due(hour, (NOW - timedelta(minutes=40)).isoformat(), NOW)
+
+
+def test_the_lock_names_its_holder_and_is_free_again_after_release(tmp_path):
+    db = tmp_path / "alerts.db"
+    assert daemon.holder(db) is None
+    with daemon.InstanceLock(db):
+        assert daemon.holder(db) == os.getpid()
+        with pytest.raises(daemon.AlreadyRunning, match=r"PID \d+"):
+            daemon.InstanceLock(db).acquire()
+    assert daemon.holder(db) is None
+    daemon.InstanceLock(db).acquire()  # free again
+
+
+@pytest.fixture
+def restore_logging():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_log_lines_carry_the_run_fields(capsys, restore_logging):
+    from monitor.pipeline import SourceReport
+
+    daemon.configure_logging("info", "json")
+    report = SourceReport("fda_recalls", new=["a", "b"], unchanged=3, size=1234, duration=0.25)
+    daemon.log_report(report)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["event"] == "source_run" and line["source"] == "fda_recalls"
+    assert (line["new"], line["updated"], line["unchanged"], line["bytes"]) == (2, 0, 3, 1234)
+    assert line["level"] == "info" and line["time"].endswith("+00:00")
