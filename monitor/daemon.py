@@ -14,7 +14,10 @@ configuration and keeps the old one if the new one is invalid.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -44,6 +47,27 @@ STOP_GRACE = 8.0  # seconds a running job gets to reach a safe point after SIGTE
 STAGGER = 1.0  # seconds between overdue sources at start, so they are not polled at once
 MAX_JITTER = 300.0  # seconds; a source's runs wander by up to a tenth of its interval
 WORKERS = 4  # jobs at once: sources wait on the network, not on the CPU
+
+
+def _libc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where there is one (Linux with glibc), else None."""
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+MALLOC_TRIM = _libc_trim()
+
+
+def release_memory() -> None:
+    """After a job: free reference cycles (parsed HTML trees), then hand the freed heap back
+    to the system. glibc keeps freed memory in each worker thread's arena; on a 512 MB
+    server a 15 MB regulator file parsed once a day must not keep 50 MB resident."""
+    gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 @dataclass(frozen=True)
@@ -483,6 +507,7 @@ class Daemon:
             return
         with self._jobs.one():
             report = self._poll_now(name)
+            release_memory()
         if report is not None and (report.new or report.updated or report.failed):
             self._wake_send()
         self._write_status()
