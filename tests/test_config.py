@@ -196,3 +196,32 @@ def test_shipped_sources_toml_is_valid_and_matches_the_template() -> None:
     assert all(s.url.startswith("https://") for s in config.sources.values())
     template = repo / "monitor" / "data" / "sources.toml"
     assert shipped.read_text() == template.read_text(), "keep sources.toml and its template equal"
+
+
+def test_the_daemon_schedule_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[email]\nsend_interval = "30s"\ndigest_time = "18:30"\ndigest_day = "Friday"\n'
+        'timezone = "Europe/Berlin"\n',
+    )
+    email = load_config(path, KINDS).email
+    assert email.send_interval == timedelta(seconds=30)
+    assert (email.digest.at.hour, email.digest.at.minute, email.digest.weekday) == (18, 30, 4)
+    assert str(email.digest.zone()) == "Europe/Berlin"
+    defaults = load_config(write(tmp_path, ""), KINDS).email
+    assert (defaults.send_interval, defaults.digest.at.hour) == (timedelta(minutes=1), 7)
+
+
+@pytest.mark.parametrize(
+    ("line", "wanted"),
+    [
+        ('digest_time = "7pm"', "sources.toml:3: email.digest_time is '7pm', not a time of day"),
+        ('digest_day = "mon"', "email.digest_day is 'mon' — use one of: monday, tuesday"),
+        ('timezone = "Mars/Olympus"', "email.timezone 'Mars/Olympus' is not a known time zone"),
+        ('send_interval = "soon"', "email.send_interval: 'soon' is not a duration"),
+    ],
+)
+def test_bad_daemon_schedule_keys_name_the_line(tmp_path: Path, line: str, wanted: str) -> None:
+    message = str(error_of(write(tmp_path, f'[email]\nfrom = "a@b.example"\n{line}\n')))
+    assert wanted in message
+    assert "sources.toml:3" in message
