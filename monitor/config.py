@@ -10,14 +10,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from monitor import __version__
 from monitor.errors import ConfigError
-from monitor.model import FetchPolicy, SourceConfig, SourceKind
+from monitor.model import DigestSchedule, FetchPolicy, SourceConfig, SourceKind
 from monitor.tomlfile import read_toml
 
 DEFAULT_CONFIG = "sources.toml"
@@ -37,21 +37,6 @@ class Settings:
     database: Path
     contact: str
     fetch: FetchPolicy
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSchedule:
-    """When daily and weekly digests go out: a local time, the weekly one on ``weekday``
-    (0 = Monday). ``timezone`` is an IANA name; empty means the server's own local time."""
-
-    at: time = time(7, 0)
-    weekday: int = 0
-    timezone: str = ""
-
-    def zone(self) -> tzinfo:
-        if self.timezone:
-            return ZoneInfo(self.timezone)
-        return datetime.now().astimezone().tzinfo or UTC
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import tzlocal
 
 
 def alert_id(source: str, ref: str) -> str:
@@ -219,3 +222,28 @@ class Verdict:
     severity: str | None  # one of SEVERITIES; None when not relevant
     matches: tuple[Match, ...] = ()
     reasons: tuple[str, ...] = ()  # plain sentences, e.g. "You hold lot 12024090 of …"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When daily and weekly digests go out: a local time, the weekly one on ``weekday``
+    (0 = Monday). ``timezone`` is an IANA name; empty means the server's own time zone."""
+
+    at: time = time(7, 0)
+    weekday: int = 0
+    timezone: str = ""
+
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone) if self.timezone else tzlocal.get_localzone()
+
+    def due(self, mode: str, now: datetime) -> datetime:
+        """When a digest row queued at ``now`` goes out (UTC): the next digest time strictly
+        after ``now`` — for ``weekly``, on the digest day. Wall-clock time, across DST."""
+        zone = self.zone()
+        local = now.astimezone(zone)
+        when = datetime.combine(local.date(), self.at, tzinfo=zone)
+        if mode == "weekly":
+            when += timedelta(days=(self.weekday - local.weekday()) % 7)
+        if when <= local:
+            when += timedelta(days=7 if mode == "weekly" else 1)
+        return when.astimezone(UTC)

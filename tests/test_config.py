@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from monitor import sources
 from monitor.config import load_config, parse_duration, parse_size
 from monitor.errors import ConfigError
-from monitor.model import SourceKind
+from monitor.model import DigestSchedule, SourceKind
 
 KINDS = {
     "feed": SourceKind(
@@ -225,3 +225,18 @@ def test_bad_daemon_schedule_keys_name_the_line(tmp_path: Path, line: str, wante
     message = str(error_of(write(tmp_path, f'[email]\nfrom = "a@b.example"\n{line}\n')))
     assert wanted in message
     assert "sources.toml:3" in message
+
+
+@pytest.mark.parametrize(
+    ("mode", "now", "due"),
+    [
+        ("daily", "2026-11-24T05:59:00+00:00", "2026-11-24T06:00:00+00:00"),  # 07:00 CET today
+        ("daily", "2026-11-24T06:00:00+00:00", "2026-11-25T06:00:00+00:00"),  # just missed
+        ("weekly", "2026-11-24T06:00:00+00:00", "2026-11-30T06:00:00+00:00"),  # next Monday
+        ("weekly", "2026-11-30T05:00:00+00:00", "2026-11-30T06:00:00+00:00"),  # this Monday
+        ("daily", "2026-03-28T12:00:00+00:00", "2026-03-29T05:00:00+00:00"),  # summer time
+    ],
+)
+def test_digest_times_are_local_wall_clock(mode: str, now: str, due: str) -> None:
+    schedule = DigestSchedule(time(7, 0), 0, "Europe/Berlin")
+    assert schedule.due(mode, datetime.fromisoformat(now)).isoformat() == due
