@@ -45,12 +45,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, count
-from operator import add
 from typing import NamedTuple
 
 import ahocorasick
@@ -77,10 +74,13 @@ _LATIN_TWINS = (
 )  # fmt: skip
 _TO_LATIN = dict(zip(_LOOK_ALIKES, _LATIN_TWINS, strict=True))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-# ASCII bytes that end a word (all but digits, lower-case letters and the field separator);
-# bytes of UTF-8 sequences (0x80 and up) are letters by then and stay.
-_GAP_BYTES = bytes(
+# Per byte of UTF-8: ASCII capitals become lower case (so pure-ASCII text needs no
+# str.lower() pass), every other ASCII byte that is not a digit, a lower-case letter or the
+# field separator ends a word and becomes a space; bytes of UTF-8 sequences (0x80 and up)
+# are letters by then and stay.
+_WORD_BYTES = bytes(
     byte if byte >= 0x80 or byte == ord(_SEP) or chr(byte) in "0123456789abcdefghijklmnopqrstuvwxyz"
+    else byte + 32 if chr(byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     else ord(" ")
     for byte in range(256)
 )  # fmt: skip
@@ -108,39 +108,37 @@ def _fold_chars(run: str) -> str:
 
 _DROPPED_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
 # The non-ASCII characters regulators' texts hold most (em dash: the Safety Gate title
-# joiner; curly apostrophe; en dash; no-break space): each is a word gap either way.
-_COMMON_GAPS = ("\u2014", "\u2019", "\u2013", "\u00a0")
+# joiner; curly apostrophe; en dash; no-break space): each is a word gap either way. A
+# spaced dash becomes one space rather than three, which :func:`_words` would have to
+# squeeze again.
+_COMMON_GAPS = (" \u2014 ", "\u2014", "\u2019", " \u2013 ", "\u2013", "\u00a0")
 
 
 def _fold(text: str) -> str:
     """Everything but the word split: compatibility forms, accents, invisibles,
-    look-alikes, non-ASCII punctuation, case. Character by character, which is what lets
-    :func:`normalize_with_offsets` keep offsets."""
+    look-alikes, non-ASCII punctuation, case. Character by character (but for how many
+    spaces a gap leaves), which is what lets :func:`normalize_with_offsets` keep offsets."""
     if text.isascii():
         return text.lower()
     for gap in _COMMON_GAPS:  # a cheap way out of the slow path for most texts
         if gap in text:
             text = text.replace(gap, " ")
-    if text.isascii():
-        return text.lower()
+            if text.isascii():  # O(1): CPython keeps the flag
+                return text.lower()
     text = _NON_ASCII.sub(_fold_run, unicodedata.normalize("NFKD", text))
     return text.lower() if text.isascii() else text.casefold()
 
 
 def _words(folded: str) -> str:
-    """Folded text as words separated by single spaces (a space at either end stays)."""
-    spaced = folded.encode().translate(_GAP_BYTES)
-    while b"  " in spaced:
+    """Folded text as words separated by single spaces (a space at either end stays).
+    ASCII capitals are lowered on the way, so pure-ASCII text needs no :func:`_fold`."""
+    spaced = folded.encode().translate(_WORD_BYTES)
+    # Most gaps are one space or two (", " and ". "): one split and join, a little faster
+    # than replace(), takes the pairs; the loop is for longer runs (" - ", "). ").
+    spaced = b" ".join(spaced.split(b"  "))
+    while spaced.find(b"  ") >= 0:  # not `in`: bytes.__contains__ tries int() first
         spaced = spaced.replace(b"  ", b" ")
     return spaced.decode()
-
-
-def _joined_words(texts: Sequence[str]) -> str:
-    """The fields' words, fields joined by the separator, padded with a space each side.
-    Fields are folded one by one so that one em dash in a title does not send the long
-    ASCII texts through the slower non-ASCII path."""
-    folded = [text if text.isascii() else _fold(text) for text in texts]
-    return _words(f" {_JOIN.join(folded)} ".lower())
 
 
 def normalize(text: str) -> str:
@@ -313,6 +311,7 @@ _COUNTS_IN = {
     CONTAMINANT: frozenset({"title", "products", "summary", "hazards"}),
     ALL_LOTS_KIND: frozenset({"title", "products", "lots", "summary"}),
 }
+_FIELDS = ("title", "brands", "products", "lots", "summary", "hazards")  # as _field_names
 _LOT_TEXT_FIELDS = frozenset({"title", "products", "summary"})
 _PRODUCT_FIELDS = frozenset({"title", "brands", "products", "summary"})
 _CLASS_LABELS = {
@@ -361,9 +360,15 @@ class _AlertText:
 
     names: tuple[str, ...]
     texts: list[str]
-    normalized: str
-    parts: list[str]  # each field's normalized words, padded with a space each side
-    starts: list[int]  # where each field's part begins in ``normalized``
+    normalized: str  # each field's words padded with a space each side, joined by _SEP
+
+    def start(self, at: int) -> int:
+        """Where the field holding index ``at`` of ``normalized`` begins there."""
+        return self.normalized.rfind(_SEP, 0, at) + 1
+
+    def parts(self) -> list[str]:
+        """Each field's normalized words, padded with a space each side."""
+        return self.normalized.split(_SEP)
 
 
 @lru_cache(maxsize=1024)
@@ -373,7 +378,12 @@ def _field_names(brands: int, products: int, lots: int, hazards: int) -> tuple[s
     return (*names, "summary", *["hazards"] * hazards)
 
 
-def _alert_text(alert: Alert) -> _AlertText:
+def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], str]:
+    """The alert's field names and texts in scan order, and the normalized join of the
+    texts: each field's words padded with a space each side, joined by the separator.
+    Pure-ASCII text (most of it) needs no folding at all; otherwise the fields are folded
+    one by one so that one em dash in a title does not send the long ASCII texts through
+    the slower non-ASCII path."""
     names = _field_names(
         len(alert.brands), len(alert.products), len(alert.lots), len(alert.hazards)
     )
@@ -385,15 +395,20 @@ def _alert_text(alert: Alert) -> _AlertText:
         alert.summary,
         *alert.hazards,
     ]
-    normalized = _joined_words(texts)
-    parts = normalized.split(_SEP)
-    if len(parts) != len(texts):  # a field holds the separator itself
+    flat = "".join(texts)  # a quick look at all of it: faster than count() or a loop
+    if _SEP in flat:  # a field holds the separator itself
         texts = [text.replace(_SEP, " ") for text in texts]
-        normalized = _joined_words(texts)
-        parts = normalized.split(_SEP)
-    # part k starts after the k parts and k separators before it
-    starts = [0, *map(add, accumulate(map(len, parts[:-1])), count(1))]
-    return _AlertText(names, texts, normalized, parts, starts)
+    if flat.isascii():  # O(1): CPython keeps the flag
+        joined = _JOIN.join(texts)
+    else:
+        joined = _JOIN.join([text if text.isascii() else _fold(text) for text in texts])
+        if not joined.isascii():
+            joined = joined.lower()  # as _fold lowers, for what its casefold() leaves
+    return names, texts, _words(f" {joined} ")
+
+
+def _alert_text(alert: Alert) -> _AlertText:
+    return _AlertText(*_alert_fields(alert))
 
 
 def _plural_forms(word: str) -> list[str]:
@@ -474,13 +489,40 @@ class _Patterns:
             self.terms[key] = [t for t in terms if t.kind != CONTAMINANT] + [generic]
 
     def automaton(self) -> ahocorasick.Automaton:
+        """Each key's value is one flat tuple, ``(width, words, layout, *terms)``: the width
+        and words of a hit, where its terms count, then the terms. ``layout`` maps a field
+        name to ``(index of the term in the value, kind, is a symbol)`` for each term that
+        counts there; keys of the same shape share one. The scan touches one object per
+        hit that is likely not in the CPU cache (the value), rather than four or five.
+        The field separator is a key too, valued None: its hits say where fields begin."""
         automaton = ahocorasick.Automaton()
-        for key, terms in self.terms.items():
-            counted = tuple((term, _COUNTS_IN[term.kind]) for term in terms)
-            automaton.add_word(key, (len(key) - 2, key.strip(), counted))
-        if self.terms:
-            automaton.make_automaton()
+        layouts: dict[tuple[object, ...], dict[str, tuple[_Counted, ...]]] = {}
+        for key in sorted(self.terms, key=_trie_order):
+            terms = self.terms[key]
+            layout: dict[str, tuple[_Counted, ...]] = {}
+            for field in _FIELDS:
+                counted = tuple(
+                    (3 + i, term.kind, bool(term.exact))
+                    for i, term in enumerate(terms)
+                    if field in _COUNTS_IN[term.kind]
+                )
+                if counted:
+                    layout[field] = counted
+            layout = layouts.setdefault(tuple(layout.items()), layout)
+            automaton.add_word(key, (len(key) - 2, key.strip(), layout, *terms))
+        automaton.add_word(_JOIN, None)  # last, so that it comes last among its siblings
+        automaton.make_automaton()
         return automaton
+
+
+_Counted = tuple[int, str, bool]  # where a term sits in its key's value, its kind, is a symbol
+# The trie's children are searched one by one in the order they were added: adding the keys
+# in the order of English letter frequency puts the likely next letter first.
+_LETTER_RANK = {letter: rank for rank, letter in enumerate(" etaoinsrhldcumfpgwybvkxjqz0123456789")}
+
+
+def _trie_order(key: str) -> list[int]:
+    return [_LETTER_RANK.get(char, len(_LETTER_RANK) + ord(char)) for char in key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,6 +608,12 @@ def _word_run(count: int) -> re.Pattern[str]:
     return re.compile(rf"[^\W_]+(?:[\W_]+[^\W_]+){{{count - 1}}}")
 
 
+@lru_cache(maxsize=8192)
+def _normalized(text: str) -> str:
+    """:func:`normalize`, remembered: quoting checks the same names again and again."""
+    return normalize(text)
+
+
 def _quote_words(original: str, words: str) -> str:
     """``words`` as written in ``original``, found from their first word and checked by
     normalizing the candidate; "" where that cannot work (a look-alike letter or an
@@ -574,14 +622,18 @@ def _quote_words(original: str, words: str) -> str:
     if len(lower) != len(original):  # lower() changed a length: indexes would not agree
         return ""
     first = words.partition(" ")[0]
-    run = _word_run(words.count(" ") + 1)
     at = lower.find(first)
     while at >= 0:
         if at == 0 or not lower[at - 1].isalnum():
-            found = run.match(original, at)
-            quoted = found.group() if found else ""
-            if quoted and (quoted.lower() == words or normalize(quoted) == words):
-                end = found.end()
+            # The candidate: as many words as ``words`` has. Usually they are written just
+            # so, one space apart, which needs no regex (normalized words are letters and
+            # digits, and nothing lower-cases to a letter or a space but one).
+            end = at + len(words)
+            if not lower.startswith(words, at) or (end < len(original) and original[end].isalnum()):
+                found = _word_run(words.count(" ") + 1).match(original, at)
+                end = found.end() if found else at
+            quoted = original[at:end]
+            if quoted and (quoted.lower() == words or _normalized(quoted) == words):
                 while end < len(original) and not original[end].isascii():
                     if _fold(original[end]):
                         break
@@ -589,6 +641,16 @@ def _quote_words(original: str, words: str) -> str:
                 return original[at:end]
         at = lower.find(first, at + 1)
     return ""
+
+
+def _written(original: str, exact: str) -> bool:
+    """A symbol counts only where the field has it in the watchlist's own case."""
+    words = " ".join(_NOT_ALNUM.split(exact)).strip()
+    return _words_regex(words, False).search(original) is not None
+
+
+_Found = dict[str, list[Hit]]  # hits by kind
+_new_hit = tuple.__new__  # a Hit without the Python-level __new__ of a NamedTuple
 
 
 def _keep_longest(kept: list[Hit], hit: Hit) -> None:
@@ -619,30 +681,37 @@ class Matcher:
         """The terms found as whole words where they count, by kind, in the order of the
         alert's fields, none inside a longer one of its kind: the automaton pass that
         :meth:`classify` builds on (and what the benchmark times as matching)."""
-        return self._hits(_alert_text(alert))
+        return self._hits(*_alert_fields(alert))
 
-    def _hits(self, text: _AlertText) -> dict[str, list[Hit]]:
-        found: dict[str, list[Hit]] = {}
+    def _hits(self, names: Sequence[str], texts: Sequence[str], normalized: str) -> _Found:
+        """See :meth:`scan`; ``names``, ``texts`` and ``normalized`` as from _alert_fields.
+        The hot loop of the matcher: it does only lookups, see :meth:`_Patterns.automaton`."""
+        found: _Found = {}
         if not self.pattern_count:
             return found
-        names, starts = text.names, text.starts
-        for end, (width, words, terms) in self._automaton.iter(text.normalized):
-            field = bisect_right(starts, end) - 1
-            name = names[field]
-            for term, counts_in in terms:
-                if name in counts_in and (not term.exact or self._written(text, field, term)):
-                    hit = Hit(field, end - width, end, words, term)
-                    kept = found.get(term.kind)
-                    if kept is None:
-                        found[term.kind] = [hit]
-                    else:
-                        _keep_longest(kept, hit)
+        field, name = 0, names[0]
+        for end, value in self._automaton.iter(normalized):
+            if value is None:  # the separator: the next field begins
+                field += 1
+                name = names[field]
+                continue
+            counted = value[2].get(name)
+            if counted is None:  # nothing this key stands for counts in this field
+                continue
+            for index, kind, symbol in counted:
+                term = value[index]
+                if symbol and not _written(texts[field], term.exact):
+                    continue
+                start = end - value[0]
+                hit = _new_hit(Hit, (field, start, end, value[1], term))
+                kept = found.get(kind)
+                if kept is None:
+                    found[kind] = [hit]
+                elif kept[-1][1] < start and kept[-1][2] < end:  # the usual: after the last
+                    kept.append(hit)
+                else:
+                    _keep_longest(kept, hit)
         return found
-
-    def _written(self, text: _AlertText, field: int, term: Term) -> bool:
-        """A symbol counts only where the field has it in the watchlist's own case."""
-        words = " ".join(_NOT_ALNUM.split(term.exact)).strip()
-        return _words_regex(words, False).search(text.texts[field]) is not None
 
     def _quote(self, text: _AlertText, field: int, start: int, end: int) -> str:
         """The alert's own characters for the normalized span [start, end) of ``field``."""
@@ -652,7 +721,7 @@ class Matcher:
         if quoted:
             return quoted
         normalized, offsets = normalize_with_offsets(original)
-        relative = start - text.starts[field] - 1
+        relative = start - text.start(start) - 1
         if normalized[relative : relative + len(words)] != words:
             log.debug("matcher: cannot map %r back into %r", words, original)
             return words
@@ -680,7 +749,7 @@ class Matcher:
         watchlist brand, medium for a contaminant, low otherwise; None when irrelevant.
         """
         text = _alert_text(alert)
-        found = self._hits(text)
+        found = self._hits(text.names, text.texts, text.normalized)
         if not found:
             return _NOTHING
         excluded = found.get(EXCLUSION, [])
@@ -718,7 +787,8 @@ class Matcher:
         for hit in _first_per_name(hits):
             if hit.term.generic and hit.term.detail in specific:
                 continue
-            findings.append((self._match(text, hit), _contaminant_reason(hit.term)))
+            reason = _contaminant_reason(hit.term.name, hit.term.detail)
+            findings.append((self._match(text, hit), reason))
         return findings
 
     def _scope_findings(self, text: _AlertText, hits: list[Hit]) -> list[_Finding]:
@@ -797,8 +867,8 @@ class Matcher:
             return True
         words = f" {entry.product} "
         return any(
-            name in _PRODUCT_FIELDS and words in text.parts[field]
-            for field, name in enumerate(text.names)
+            name in _PRODUCT_FIELDS and words in part
+            for name, part in zip(text.names, text.parts(), strict=True)
         )
 
 
@@ -836,11 +906,12 @@ def _padded_words(name: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _contaminant_reason(term: Term) -> str:
-    label = _CLASS_LABELS.get(term.detail, term.detail.replace("_", " "))
-    if normalize(label) in normalize(term.name):  # "microbial contamination" says it already
-        return f"It reports {term.name}."
-    return f"It reports {term.name} ({label})."
+def _contaminant_reason(name: str, detail: str) -> str:
+    """Cached by name and class rather than by Term, whose dataclass hash is Python code."""
+    label = _CLASS_LABELS.get(detail, detail.replace("_", " "))
+    if normalize(label) in normalize(name):  # "microbial contamination" says it already
+        return f"It reports {name}."
+    return f"It reports {name} ({label})."
 
 
 def _first_per_name(hits: Iterable[Hit]) -> list[Hit]:
