@@ -76,8 +76,10 @@ def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Follo
             where=cfg.name,
             hint="the report layout may have changed; save the payload and check the parser",
         )
+    # Every alert's raw record carries the report metadata (its own copy of this dict).
+    report_raw = {name.removeprefix("report_"): text for name, text in report.items()}
     for element in notifications:
-        yield _notification(element, report, published, cfg.name)
+        yield _notification(element, report_raw, published, cfg.name)
 
 
 def _root(payload: bytes, where: str) -> ET.Element:
@@ -120,7 +122,7 @@ def _dmy(text: str | None) -> datetime | None:
     match = _DMY.fullmatch(clean(text))
     if match is None:
         return None
-    day, month, year = (int(part) for part in match.groups())
+    day, month, year = map(int, match.groups())
     try:
         return utc_midnight(year, month, day)
     except ValueError:
@@ -136,7 +138,7 @@ def _notification(
         label = value(raw.get("reference")) or f"order {value(raw.get('order')) or '?'}"
         return Skipped(label, "notification has no caseNumber")
     measures = _measures(clean(raw.get("measures")))
-    raw["report"] = {name.removeprefix("report_"): text for name, text in report.items()}
+    raw["report"] = dict(report)
     raw["measures_parsed"] = measures
     product, brand, name = _text(raw, "product"), _brand(raw.get("brand")), _text(raw, "name")
     return Alert(
