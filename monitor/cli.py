@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
@@ -96,8 +97,11 @@ class App:
     def db_path(self) -> Path:
         return Path(self.db_option) if self.db_option else self.config.settings.database
 
-    def store(self, *, create: bool = False) -> Store:
-        return Store.open(self.db_path, create=create)
+    def store(self, *, create: bool = False, queues_mail: bool = False) -> Store:
+        """The database; ``queues_mail`` for commands that may queue digests (their due
+        time comes from [email] digest_time, so sources.toml is read)."""
+        digests = self.config.email.digest if queues_mail else None
+        return Store.open(self.db_path, create=create, digests=digests)
 
     @property
     def watchlist_path(self) -> Path:
@@ -237,7 +241,7 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
                 hint="write: inkwatch fetch SOURCE --from-file PATH",
             )
         cfg = _source_config(app.config, names[0])
-        with app.store(create=True) as store:
+        with app.store(create=True, queues_mail=True) as store:
             reports = []
             for path in pipeline.payload_files(files):
                 reports.append(pipeline.ingest_file(cfg, path, store, app.judge))
@@ -258,7 +262,10 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
         progress=ProgressLine() if backfill and sys.stderr.isatty() else None,
         judge=app.judge,
     )
-    with app.store(create=True) as store, Fetcher(app.config.settings.fetch) as fetcher:
+    with (
+        app.store(create=True, queues_mail=True) as store,
+        Fetcher(app.config.settings.fetch) as fetcher,
+    ):
         reports = pipeline.run_sources(configs, store, fetcher, _print_report, options)
     _finish(reports)
 
@@ -669,7 +676,7 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     changed: list[dict[str, Any]] = []
     rising: list[tuple[int, int, Alert, Verdict]] = []
     seen = 0
-    with app.store() as store, store.transaction():
+    with app.store(queues_mail=True) as store, store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
         for num, revision, alert, stored in store.stored_alerts():
             if sources_ and alert.source not in sources_:
@@ -1055,3 +1062,28 @@ def _status_lines(rows: list[dict[str, Any]]) -> Iterable[str]:
     box = s["outbox"]
     yield f"Outbox:    {box['pending']} pending, {box['sending']} sending, {box['failed']} failed"
     yield f"Database:  {s['database']}, {s['database_bytes'] / 1e6:.1f} MB, {s['alerts']:,} alerts"
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace TARGET if it exists.")
+@pass_app
+def backup(app: App, target: Path, force: bool) -> None:
+    """Write a consistent copy of the database to TARGET (a file, or a folder for a dated
+    file), safe while the daemon runs. The copy is checked before it is kept."""
+    if target.is_dir():
+        target = target / f"{app.db_path.stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}.db"
+    if target.exists() and not force:
+        raise MonitorError(
+            f"{target} exists", hint="choose another name, or pass --force to replace it"
+        )
+    if not target.parent.is_dir():
+        raise MonitorError(f"no folder {target.parent}", hint="create it first")
+    started = time.monotonic()
+    with app.store() as store:
+        alerts = store.backup(target)
+    size = target.stat().st_size
+    click.echo(
+        f"Backed up {alerts:,} alerts ({size / 1e6:.1f} MB) to {target} "
+        f"in {time.monotonic() - started:.1f} s."
+    )

@@ -37,6 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config
 from monitor.errors import Interrupted, MonitorError
 from monitor.fetch import Fetcher
+from monitor.model import DigestSchedule
 from monitor.pipeline import MailSettings, NotifyReport, RunOptions, SourceReport, run_source
 from monitor.pipeline import notify as send_due
 from monitor.store import Judge, Store
@@ -351,7 +352,7 @@ class Daemon:
         """Poll each enabled source that is due (``everything``: all of them), then send."""
         with InstanceLock(self.db):
             now = datetime.now(UTC)
-            with Store.open(self.db, create=True) as store:
+            with Store.open(self.db, create=True, digests=self._digests()) as store:
                 states = {s["source"]: s["last_attempt"] for s in store.source_states()}
             reports = []
             for cfg in self.runtime.config.enabled_sources():
@@ -519,7 +520,7 @@ class Daemon:
             return None
         options = RunOptions(judge=runtime.judge, should_stop=self._stop.is_set)
         try:
-            with Store.open(self.db) as store:
+            with Store.open(self.db, digests=self._digests()) as store:
                 report = run_source(cfg, store, fetcher, options)
         except Interrupted:
             log.info("%s: stopped at a safe point; the rest waits for the next start", name)
@@ -587,6 +588,9 @@ class Daemon:
         return True
 
     # -- helpers
+
+    def _digests(self) -> DigestSchedule:
+        return self.runtime.config.email.digest
 
     def _new_fetcher(self, config: Config) -> Fetcher:
         fetcher = Fetcher(config.settings.fetch, sleep=self._sleep)

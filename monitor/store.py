@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,7 +24,7 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import SEVERITIES, Alert, Verdict
+from monitor.model import SEVERITIES, Alert, DigestSchedule, Verdict
 from monitor.model import alert_id as alert_id_of
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 LIST_FIELDS = ("brands", "products", "lots", "hazards")
 TEXT_FIELDS = ("url", "title", "summary", "country", "category", "action")
 Judge = Callable[[Alert], Verdict]  # the matcher, handed in by the pipeline
+# Without a configured schedule (tests, tools), digests close at midnight UTC.
+UTC_DIGESTS = DigestSchedule(time(0, 0), 0, "UTC")
 _FEW_HITS = 2000  # full-text hits up to which fetching and sorting them all is cheap
 _CHUNK = 2000  # ids per lookup; well under SQLite's host-parameter limit
 # Alerts prepared, inserted and indexed together: the full-text indexing of one chunk runs
@@ -300,15 +303,21 @@ def fts_query(text: str) -> str:
 class Store:
     """The alert database. Open it with ``Store.open``; use it as a context manager."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path):
+    def __init__(
+        self, db: sqlite_utils.Database, path: Path, digests: DigestSchedule = UTC_DIGESTS
+    ):
         self.db = db
         self.path = path
+        self.digests = digests  # when digest rows queued now become due
 
     # -- opening and migrations -------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True) -> Store:
-        """Open (and create or upgrade) the database at ``path``."""
+    def open(
+        cls, path: str | Path, *, create: bool = True, digests: DigestSchedule | None = None
+    ) -> Store:
+        """Open (and create or upgrade) the database at ``path``. ``digests``: when daily and
+        weekly digests go out (default: midnight UTC, weeks from Monday)."""
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(
@@ -337,7 +346,7 @@ class Store:
                 where=str(path),
                 hint="check that the file is an InkWatch database and is writable",
             ) from None
-        store = cls(sqlite_utils.Database(conn), path)
+        store = cls(sqlite_utils.Database(conn), path, digests or UTC_DIGESTS)
         store.migrate()
         return store
 
@@ -473,7 +482,7 @@ class Store:
         for subscriber in self.subscribers(active_only=True):
             for item in news:
                 if _wants(subscriber, item, now):
-                    due = _digest_due(subscriber["mode"], now)
+                    due = _digest_due(subscriber["mode"], now, self.digests)
                     updated = int(item.previous is not None)
                     rows.append((item.num, item.revision, subscriber["id"], updated, due, now))
         self.db.conn.executemany(
@@ -915,6 +924,37 @@ class Store:
     def integrity_check(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
+    def backup(self, target: Path) -> int:
+        """A consistent copy of the database at ``target`` with SQLite's online backup
+        (writers may go on meanwhile), checked before it takes the name. Returns the
+        number of alerts in the copy."""
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                self.db.conn.backup(copy, pages=4096)
+                check = copy.execute("PRAGMA quick_check").fetchone()[0]
+                alerts = copy.execute("SELECT count(*) FROM alerts").fetchone()[0]
+            finally:
+                copy.close()
+            if check != "ok":
+                raise StoreError(
+                    f"the copy failed its check ({check})",
+                    where=str(target),
+                    hint="run `inkwatch backup` again; if it repeats, check the disk",
+                )
+            os.replace(partial, target)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"cannot write the backup ({exc})",
+                where=str(target),
+                hint="check the folder exists, is writable and has room",
+            ) from exc
+        finally:
+            partial.unlink(missing_ok=True)
+        return alerts
+
 
 _COLUMNS = (
     "id",
@@ -1087,15 +1127,11 @@ def _matters_more(previous: tuple, alert: Alert, verdict: Verdict) -> bool:
     return SEVERITIES.index(verdict.severity) > before
 
 
-def _digest_due(mode: str, now: str) -> str:
-    """Immediate mail is due now; a digest collects until the start of the next period."""
+def _digest_due(mode: str, now: str, digests: DigestSchedule) -> str:
+    """Immediate mail is due now; a digest collects until the next digest time."""
     if mode == "immediate":
         return now
-    today = datetime.fromisoformat(now).astimezone(UTC).date()
-    days = 1 if mode == "daily" else 7 - today.weekday()
-    return (
-        datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=days)
-    ).isoformat(timespec="seconds")
+    return digests.due(mode, datetime.fromisoformat(now)).isoformat(timespec="seconds")
 
 
 def _match_filters(query: AlertQuery, where: list[str], params: list[Any]) -> None:

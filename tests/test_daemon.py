@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -194,10 +195,24 @@ def test_one_daemon_per_database_and_the_cli_works_beside_it(tmp_path, smtp):
 
             queried = inkwatch(config, "alerts", "--relevant", "--format", "json")
             assert queried.returncode == 0 and json.loads(queried.stdout)
+
+            copy = tmp_path / "backups" / "alerts-copy.db"
+            copy.parent.mkdir()
+            backed = inkwatch(config, "backup", str(copy))
+            assert backed.returncode == 0, backed.stderr
+            assert f"Backed up {report['alerts']:,} alerts" in backed.stdout
+            again = inkwatch(config, "backup", str(copy))
+            assert again.returncode == 1 and "exists — choose another name" in again.stderr
+            dated = inkwatch(config, "backup", str(copy.parent))  # a folder: a dated file in it
+            assert dated.returncode == 0 and len(list(copy.parent.glob("alerts-*.db"))) == 2
             code, _ = running.stop()
         assert code == 0
     after = json.loads(inkwatch(config, "status", "--format", "json").stdout)
     assert (after["daemon"], after["pid"]) == ("not running", None)
+    with sqlite3.connect(copy) as restored:
+        assert restored.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (count,) = restored.execute("SELECT count(*) FROM alerts").fetchone()
+    assert count == report["alerts"]
 
 
 @pytest.mark.slow

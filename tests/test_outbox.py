@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pytest
 
 from monitor.errors import StoreError
-from monitor.model import Alert, Match, Verdict
+from monitor.model import Alert, DigestSchedule, Match, Verdict
 from monitor.store import Store
 
 T0 = "2026-01-01T00:00:00+00:00"
@@ -136,3 +137,14 @@ def test_a_duplicate_subscriber_is_refused_politely(store: Store) -> None:
         store.add_subscriber("a@clinic.example", now=T0)
     with pytest.raises(StoreError, match="already subscribed"), store.transaction():
         store.add_subscriber("A@Clinic.example", now=T0)
+
+
+def test_digest_rows_wait_for_the_configured_local_time(tmp_path: Path) -> None:
+    berlin = DigestSchedule(time(7, 0), 4, "Europe/Berlin")  # 07:00, weekly on Friday
+    with Store.open(tmp_path / "alerts.db", digests=berlin) as local:
+        with local.transaction():
+            local.add_subscriber("daily@clinic.example", mode="daily", now=T0)
+            local.add_subscriber("weekly@clinic.example", mode="weekly", now=T0)
+        ingest(local, [ink("A1")], "2026-02-04T10:00:00+00:00")  # a Wednesday, 11:00 in Berlin
+        dues = [r[0] for r in local.db.execute("SELECT next_attempt FROM outbox ORDER BY id")]
+    assert dues == ["2026-02-05T06:00:00+00:00", "2026-02-06T06:00:00+00:00"]
