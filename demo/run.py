@@ -170,6 +170,7 @@ def run_demo(www: Path) -> None:
     inkwatch("notify")
     inkwatch("notify")
     inkwatch("sources")
+    inkwatch("status")
     show_mailbox(OUT / "inkwatch.mbox")
 
 
