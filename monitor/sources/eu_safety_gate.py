@@ -17,12 +17,13 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._text import (
+    MISSING,
     clean,
     cut_at_tag,
     is_missing,
@@ -39,6 +40,17 @@ NOTIFICATION = "notifications"
 LIST_ENTRY = "weeklyReport"  # an entry of the report list (…/weeklyReport/list/xml/en)
 REPORT_FIELDS = ("report_language", "report_date", "report_year", "report_week", "report_addendum")
 TITLE_SEPARATOR = " — "
+# The notification fields taken as plain text (tags stripped), in _notification's order.
+_TEXT_FIELDS = (
+    "product",
+    "name",
+    "description",
+    "type_numberOfModel",
+    "riskType",
+    "level",
+    "notifyingCountry",
+    "category",
+)
 
 _HINT_URL = (
     "check that the URL is the weekly-report XML download and keeps "
@@ -54,6 +66,7 @@ _MEASURE = re.compile(
     re.DOTALL,
 )
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ASCII_DMY = re.compile(_DMY.pattern, re.ASCII)
 # Lots are kept as written; only clear list separators split them (never plain spaces,
 # which also occur inside one barcode: "6 940800 175086").
 _LOT_SEPARATORS = re.compile(r"\s*[;|\n]\s*|\s*,\s+|\s+,\s*")
@@ -133,35 +146,44 @@ def _notification(
     element: ET.Element, report: dict[str, str | None], published: datetime | None, where: str
 ) -> Alert | Skipped:
     raw = _as_dict(element)
-    ref = value(raw.get("caseNumber"))
+    ref = _plain(raw.get("caseNumber"))
     if not ref:
         label = value(raw.get("reference")) or f"order {value(raw.get('order')) or '?'}"
         return Skipped(label, "notification has no caseNumber")
-    measures = _measures(clean(raw.get("measures")))
+    measures = _measures(_clean(raw.get("measures")))
     raw["report"] = dict(report)
     raw["measures_parsed"] = measures
-    product, brand, name = _text(raw, "product"), _brand(raw.get("brand")), _text(raw, "name")
+    get = raw.get
+    product, name, summary, model, risk, level, country, category = map(
+        _text, map(get, _TEXT_FIELDS)
+    )
+    brand = _brand(get("brand"))
     return Alert(
         source=where,
         ref=ref,
-        url=value(raw.get("reference")),
+        url=_plain(get("reference")),
         title=TITLE_SEPARATOR.join(unique((product, brand, name))) or ref,
-        summary=_text(raw, "description"),
+        summary=summary,
         published=published,
-        brands=unique((brand,)),
-        products=unique((name, _text(raw, "type_numberOfModel"))),
-        lots=unique((*_lots(raw.get("batchNumber")), *_lots(raw.get("barcode")))),
-        hazards=unique((_danger(raw.get("danger")), _text(raw, "riskType"), _text(raw, "level"))),
-        country=_text(raw, "notifyingCountry"),
-        category=_text(raw, "category"),
-        action="; ".join(unique(m["measure"] or "" for m in measures)),
+        brands=(brand,) if brand else (),  # unique((brand,))
+        products=unique((name, model)),
+        lots=unique((*_lots(get("batchNumber")), *_lots(get("barcode")))),
+        hazards=unique((_danger(get("danger")), risk, level)),
+        country=country,
+        category=category,
+        action="; ".join(unique([m["measure"] for m in measures])),
         raw=raw,
     )
 
 
 def _as_dict(element: ET.Element) -> dict[str, Any]:
     """The notification as JSON-able data: text per child, lists for nested or repeated ones."""
-    record: dict[str, Any] = {}
+    # One comprehension is enough unless a tag repeats (then its later value overwrote the
+    # first one): only then take the slow loop that gathers repeats into a list.
+    record: dict[str, Any] = {c.tag: [g.text for g in c] if len(c) else c.text for c in element}
+    if len(record) == len(element):
+        return record
+    record = {}
     for child in element:
         item: Any = [grandchild.text for grandchild in child] if len(child) else child.text
         if child.tag in record:
@@ -174,27 +196,61 @@ def _as_dict(element: ET.Element) -> dict[str, Any]:
     return record
 
 
-def _text(raw: dict[str, Any], key: str) -> str:
-    text = raw.get(key)
+# Fast paths: most fields are plain text that the shared helpers would return unchanged
+# or only re-spaced; anything else goes through them, so the results are the same, minus
+# several Python calls and copies per field (~16 fields per alert).
+
+
+def _clean(text: Any) -> str:
+    """The same as ``clean(text)``."""
+    if text.__class__ is not str or "&" in text:
+        return clean(text)
+    if text.isprintable():  # then no zero-width characters, and no whitespace but " "
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            return " ".join(text.split())
+        return text
+    if text.isascii():
+        return " ".join(text.split())
+    return clean(text)
+
+
+def _plain(text: Any) -> str:
+    """The same as ``value(text)``."""
+    text = _clean(text)
+    return "" if len(text) < 16 and text.casefold() in MISSING else text
+
+
+def _text(text: Any) -> str:
+    """``value(strip_tags(text))`` for text, "" for a missing or nested field."""
+    if text.__class__ is str and "<" not in text:  # then strip_tags() returns it as it is
+        return _plain(text)
     return value(strip_tags(text)) if isinstance(text, str) else ""
 
 
 def _brand(text: Any) -> str:
     # Brands can carry truncated markup ("Polly Pocket <font color=…"): keep what precedes it.
-    return value(cut_at_tag(text)) if isinstance(text, str) else ""
+    if not isinstance(text, str):
+        return ""
+    if "<" in text or "&" in text:
+        return value(cut_at_tag(text))
+    # Without "<", cut_at_tag() only strips the ends, which clean() would drop anyway.
+    return _plain(text)
 
 
 def _danger(text: Any) -> str:
     # Legacy reports prefix the hazard text with a literal "null ".
-    text = clean(text).removeprefix("null ")
-    return "" if is_missing(text) else text
+    text = _clean(text).removeprefix("null ")
+    return "" if len(text) < 16 and text.casefold() in MISSING else text  # is_missing(), inlined
 
 
 def _lots(text: Any) -> list[str]:
-    if not isinstance(text, str):
+    if not isinstance(text, str) or not text:
         return []
-    lots = (value(strip_tags(part)) for part in _LOT_SEPARATORS.split(text))
-    return [lot for lot in lots if lot]
+    if "," in text or ";" in text or "|" in text or "\n" in text:
+        lots = [_text(part) for part in _LOT_SEPARATORS.split(text)]
+        return [lot for lot in lots if lot]
+    lot = _text(text)  # no separator: the split would give the text alone
+    return [lot] if lot else []
 
 
 def _measures(text: str) -> list[dict[str, Any]]:
@@ -203,12 +259,12 @@ def _measures(text: str) -> list[dict[str, Any]]:
         return []
     clauses = [
         {
-            "type": "compulsory" if match["label"].startswith("to whom") else "voluntary",
-            "operator": value(match["operator"]) or None,
-            "measure": value(match["measure"]) or None,
-            "date": _iso_date(match["date"]),
+            "type": "compulsory" if label.startswith("to whom") else "voluntary",
+            "operator": _plain(operator) or None,
+            "measure": _plain(measure) or None,
+            "date": _iso_date(day),
         }
-        for match in _MEASURE.finditer(text)
+        for label, operator, measure, day in map(re.Match.groups, _MEASURE.finditer(text))
     ]
     if not clauses:
         log.debug("measures text not in the labelled layout: %r", text[:200])
@@ -217,5 +273,16 @@ def _measures(text: str) -> list[dict[str, Any]]:
 
 
 def _iso_date(text: str) -> str | None:
-    date = _dmy(text)
-    return date.date().isoformat() if date else None
+    """The same as ``_dmy(text).date().isoformat()``, or None."""
+    # Text that matches as it is is only ASCII digits and "/", which clean() leaves alone.
+    match = _ASCII_DMY.fullmatch(text) or _ASCII_DMY.fullmatch(_clean(text))
+    if match is None:  # not a date, or one in non-ASCII digits (which int() would read)
+        parsed = _dmy(text)
+        return parsed.date().isoformat() if parsed else None
+    day, month, year = match.groups()
+    iso = f"{year}-{month:0>2}-{day:0>2}"
+    try:
+        date.fromisoformat(iso)  # only to reject dates such as 31/02/2020, like _dmy
+    except ValueError:
+        return None
+    return iso
