@@ -32,6 +32,7 @@ from monitor.config import (
     resolve_config_path,
 )
 from monitor.errors import ConfigError, MonitorError
+from monitor.instance import holder, read_status
 from monitor.model import SEVERITIES, Alert, SourceConfig, Verdict, Watchlist
 from monitor.store import AlertQuery, Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
@@ -449,8 +450,6 @@ def show(app: App, alert_id: str, fmt: str) -> None:
 @pass_app
 def sources_cmd(app: App, fmt: str) -> None:
     """Each configured source: kind, interval, and how its last runs went."""
-    from monitor.daemon import read_status  # the lock and status file beside the database
-
     store = app.store() if app.db_path.exists() else None
     status = read_status(app.db_path) if store else None
     next_runs = status["next_runs"] if status else {}
@@ -1007,12 +1006,10 @@ def run(app: App, once: bool, everything: bool, log_level: str | None, log_forma
 @pass_app
 def status(app: App, fmt: str) -> None:
     """Whether the daemon runs, its last run, failing sources, queued email, database size."""
-    from monitor import daemon
-
     db = app.db_path
     if not db.exists():
         raise MonitorError(f"no database at {db}", hint="run `inkwatch init`, or pass --db PATH")
-    pid, running = daemon.holder(db), daemon.read_status(db)
+    pid, running = holder(db), read_status(db)
     with app.store() as store:
         states = store.source_states()
         counts = store.outbox_counts()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
-import fcntl
 import gc
 import json
 import logging
@@ -37,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config
 from monitor.errors import Interrupted, MonitorError
 from monitor.fetch import Fetcher
+from monitor.instance import InstanceLock, status_path, write_status
 from monitor.model import DigestSchedule
 from monitor.pipeline import MailSettings, NotifyReport, RunOptions, SourceReport, run_source
 from monitor.pipeline import notify as send_due
@@ -51,10 +50,10 @@ WORKERS = 4  # jobs at once: sources wait on the network, not on the CPU
 
 
 def _libc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, where there is one (Linux with glibc), else None."""
-    name = ctypes.util.find_library("c")
+    """glibc's malloc_trim, where there is one (Linux with glibc), else None. The process's
+    own symbols include the C library's: no search for the library file (a subprocess)."""
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
     except OSError:
         return None
 
@@ -82,98 +81,6 @@ class Runtime:
 
 
 Loader = Callable[[], Runtime]
-
-
-# -- one instance per database ----------------------------------------------------------------
-
-
-class AlreadyRunning(MonitorError):
-    """Another process holds the database's lock."""
-
-
-def lock_path(db: Path) -> Path:
-    return db.with_name(db.name + ".lock")
-
-
-def status_path(db: Path) -> Path:
-    return db.with_name(db.name + ".daemon.json")
-
-
-class InstanceLock:
-    """An exclusive ``flock`` on ``alerts.db.lock``; the kernel drops it when the process ends,
-    however it ends, so a crash never leaves a stale lock behind."""
-
-    def __init__(self, db: Path):
-        self.db = db
-        self.path = lock_path(db)
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            pid = holder(self.db)
-            raise AlreadyRunning(
-                f"another InkWatch process (PID {pid or '?'}) is running on this database",
-                where=str(self.path),
-                hint="stop it first (or use `inkwatch status`); one process per database",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the lock; the file stays for the next start
-            self._fd = None
-
-    def __enter__(self) -> InstanceLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def holder(db: Path) -> int | None:
-    """The PID of the process holding the database's lock, or None if nobody holds it."""
-    path = lock_path(db)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = os.read(fd, 32).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else 0
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
-# -- the status file: what `inkwatch status` and `inkwatch sources` read ----------------------
-
-
-def read_status(db: Path) -> dict[str, Any] | None:
-    """The running daemon's status (pid, started, last cycle, next runs), or None."""
-    if holder(db) is None:
-        return None
-    try:
-        return json.loads(status_path(db).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomically: a reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # -- logging ----------------------------------------------------------------------------------
@@ -342,7 +249,6 @@ class Daemon:
         self._fetchers: list[Fetcher] = []
         self._fetcher = self._new_fetcher(self.runtime.config)
         self._started = datetime.now(UTC)
-        self._last_cycle: dict[str, Any] = {}
         self._status_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
 
@@ -529,11 +435,6 @@ class Daemon:
             log.error("%s: %s", name, exc)
             return None
         log_report(report)
-        with self._status_lock:
-            self._last_cycle = {
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "source": name,
-            }
         return report
 
     def _send_job(self) -> None:
@@ -619,9 +520,8 @@ class Daemon:
                 "pid": os.getpid(),
                 "started": self._started.isoformat(timespec="seconds"),
                 "config": str(self.runtime.config.path or ""),
-                "last_cycle": self._last_cycle,
                 "next_runs": runs,
                 "written": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             with contextlib.suppress(OSError):
-                _write_json(status_path(self.db), status)
+                write_status(status_path(self.db), status)

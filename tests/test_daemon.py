@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import daemon
+from monitor import daemon, instance
 from tests.daemon_process import (
     REPO,
     DaemonProcess,
@@ -286,13 +286,13 @@ def test_is_due_for_cron_allows_a_little_slack():
 
 def test_the_lock_names_its_holder_and_is_free_again_after_release(tmp_path):
     db = tmp_path / "alerts.db"
-    assert daemon.holder(db) is None
-    with daemon.InstanceLock(db):
-        assert daemon.holder(db) == os.getpid()
-        with pytest.raises(daemon.AlreadyRunning, match=r"PID \d+"):
-            daemon.InstanceLock(db).acquire()
-    assert daemon.holder(db) is None
-    daemon.InstanceLock(db).acquire()  # free again
+    assert instance.holder(db) is None
+    with instance.InstanceLock(db):
+        assert instance.holder(db) == os.getpid()
+        with pytest.raises(instance.AlreadyRunning, match=r"PID \d+"):
+            instance.InstanceLock(db).acquire()
+    assert instance.holder(db) is None
+    instance.InstanceLock(db).acquire()  # free again
 
 
 @pytest.fixture

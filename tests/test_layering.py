@@ -17,6 +17,7 @@ LAYERS = {
     "fetch": 2,
     "sources": 2,
     "store": 2,
+    "instance": 2,
     "match": 2,
     "notify": 2,
     "pipeline": 3,
