@@ -338,17 +338,18 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
         smtp_username=values["smtp_username"],
         mbox_path=base / values["mbox_path"],
         failure_notice_after=values["failure_notice_after"],
-        send_interval=_duration(reader, "email", "send_interval", values["send_interval"]),
+        send_interval=_duration(reader, "email", "send_interval", values["send_interval"], "1m"),
         digest=_digest(reader, values),
     )
 
 
-def _duration(reader: _Reader, table: str, key: str, text: str) -> timedelta:
+def _duration(reader: _Reader, table: str, key: str, text: str, example: str) -> timedelta:
+    """``parse_duration`` with errors that name the file, line and key."""
     try:
         return parse_duration(text)
     except ValueError as exc:
         raise reader.fail(
-            table, key, f"{table}.{key}: {exc}", f'write it like {key} = "1m"'
+            table, key, f"{table}.{key}: {exc}", f'write it like {key} = "{example}"'
         ) from None
 
 
@@ -414,12 +415,7 @@ def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKin
         **kind.options,
     }
     values = reader.table(data, table, allowed)
-    try:
-        interval = parse_duration(values["interval"])
-    except ValueError as exc:
-        raise reader.fail(
-            table, "interval", f"{table}.interval: {exc}", 'write it like interval = "6h"'
-        ) from None
+    interval = _duration(reader, table, "interval", values["interval"], "6h")
     url = values["url"]
     if not re.match(r"^https?://", url):
         raise reader.fail(
