@@ -48,9 +48,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Verdict, Watchlist
 
@@ -132,13 +131,18 @@ def _fold(text: str) -> str:
 def _words(folded: str) -> str:
     """Folded text as words separated by single spaces (a space at either end stays).
     ASCII capitals are lowered on the way, so pure-ASCII text needs no :func:`_fold`."""
-    spaced = folded.encode().translate(_WORD_BYTES)
+    return _squeezed(folded.encode()).decode()
+
+
+def _squeezed(utf8: bytes) -> bytes:
+    """:func:`_words` on UTF-8: the automaton searches bytes."""
+    spaced = utf8.translate(_WORD_BYTES)
     # Most gaps are one space or two (", " and ". "): one split and join, a little faster
     # than replace(), takes the pairs; the loop is for longer runs (" - ", "). ").
     spaced = b" ".join(spaced.split(b"  "))
     while spaced.find(b"  ") >= 0:  # not `in`: bytes.__contains__ tries int() first
         spaced = spaced.replace(b"  ", b" ")
-    return spaced.decode()
+    return spaced
 
 
 def normalize(text: str) -> str:
@@ -311,7 +315,6 @@ _COUNTS_IN = {
     CONTAMINANT: frozenset({"title", "products", "summary", "hazards"}),
     ALL_LOTS_KIND: frozenset({"title", "products", "lots", "summary"}),
 }
-_FIELDS = ("title", "brands", "products", "lots", "summary", "hazards")  # as _field_names
 _LOT_TEXT_FIELDS = frozenset({"title", "products", "summary"})
 _PRODUCT_FIELDS = frozenset({"title", "brands", "products", "summary"})
 _CLASS_LABELS = {
@@ -344,14 +347,13 @@ class Term:
     generic: bool = False
 
 
-class Hit(NamedTuple):
-    """One whole-word occurrence of a term, before the relevance rules."""
-
-    field: int  # index of the field in the alert's field list
-    start: int  # span of the words in the joined normalized text
-    end: int
-    key: str  # the normalized words found
-    term: Term
+# One whole-word occurrence of a term, before the relevance rules: (field, start, end,
+# term), the index of the field in the alert's field list, the span of the key in the
+# joined normalized text (the words and the space on either side: [start + 1, end - 1) are
+# the words), and the term. A plain tuple, spans as the automaton gives them: the scan makes
+# one for each hit, and a named tuple takes three times as long to make.
+Hit = tuple[int, int, int, Term]
+_HIT_TERM = 3  # where a Hit holds its term
 
 
 @dataclass(slots=True)
@@ -378,10 +380,10 @@ def _field_names(brands: int, products: int, lots: int, hazards: int) -> tuple[s
     return (*names, "summary", *["hazards"] * hazards)
 
 
-def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], str]:
+def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], bytes]:
     """The alert's field names and texts in scan order, and the normalized join of the
-    texts: each field's words padded with a space each side, joined by the separator.
-    Pure-ASCII text (most of it) needs no folding at all; otherwise the fields are folded
+    texts as UTF-8: each field's words padded with a space each side, joined by the
+    separator. Pure-ASCII text (most of it) needs no folding at all; otherwise the fields are folded
     one by one so that one em dash in a title does not send the long ASCII texts through
     the slower non-ASCII path."""
     names = _field_names(
@@ -404,11 +406,12 @@ def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], str]:
         joined = _JOIN.join([text if text.isascii() else _fold(text) for text in texts])
         if not joined.isascii():
             joined = joined.lower()  # as _fold lowers, for what its casefold() leaves
-    return names, texts, _words(f" {joined} ")
+    return names, texts, _squeezed(f" {joined} ".encode())
 
 
 def _alert_text(alert: Alert) -> _AlertText:
-    return _AlertText(*_alert_fields(alert))
+    names, texts, normalized = _alert_fields(alert)
+    return _AlertText(names, texts, normalized.decode())
 
 
 def _plural_forms(word: str) -> list[str]:
@@ -488,41 +491,25 @@ class _Patterns:
             generic = Term(CONTAMINANT, name, detail, exact=exact, generic=True)
             self.terms[key] = [t for t in terms if t.kind != CONTAMINANT] + [generic]
 
-    def automaton(self) -> ahocorasick.Automaton:
-        """Each key's value is one flat tuple, ``(width, words, layout, *terms)``: the width
-        and words of a hit, where its terms count, then the terms. ``layout`` maps a field
-        name to ``(index of the term in the value, kind, is a symbol)`` for each term that
-        counts there; keys of the same shape share one. The scan touches one object per
-        hit that is likely not in the CPU cache (the value), rather than four or five.
-        The field separator is a key too, valued None: its hits say where fields begin."""
-        automaton = ahocorasick.Automaton()
-        layouts: dict[tuple[object, ...], dict[str, tuple[_Counted, ...]]] = {}
-        for key in sorted(self.terms, key=_trie_order):
-            terms = self.terms[key]
-            layout: dict[str, tuple[_Counted, ...]] = {}
-            for field in _FIELDS:
-                counted = tuple(
-                    (3 + i, term.kind, bool(term.exact))
-                    for i, term in enumerate(terms)
-                    if field in _COUNTS_IN[term.kind]
-                )
-                if counted:
-                    layout[field] = counted
-            layout = layouts.setdefault(tuple(layout.items()), layout)
-            automaton.add_word(key, (len(key) - 2, key.strip(), layout, *terms))
-        automaton.add_word(_JOIN, None)  # last, so that it comes last among its siblings
-        automaton.make_automaton()
-        return automaton
+    def searcher(self) -> tuple[ahocorasick_rs.BytesAhoCorasick, list[_Pattern | None]]:
+        """The automaton over the keys' UTF-8, and what each pattern stands for, by its
+        index. A key that stands for several terms is added once for each: the automaton
+        reports each of them, so that every hit is one term. The field separator is a key
+        too, standing for nothing: its hits say where fields begin."""
+        keys: list[bytes] = []
+        patterns: list[_Pattern | None] = []
+        for key, terms in self.terms.items():
+            for term in terms:
+                keys.append(key.encode())
+                patterns.append((term.kind, term, bool(term.exact), _COUNTS_IN[term.kind]))
+        keys.append(_JOIN.encode())
+        patterns.append(None)
+        return ahocorasick_rs.BytesAhoCorasick(keys), patterns
 
 
-_Counted = tuple[int, str, bool]  # where a term sits in its key's value, its kind, is a symbol
-# The trie's children are searched one by one in the order they were added: adding the keys
-# in the order of English letter frequency puts the likely next letter first.
-_LETTER_RANK = {letter: rank for rank, letter in enumerate(" etaoinsrhldcumfpgwybvkxjqz0123456789")}
-
-
-def _trie_order(key: str) -> list[int]:
-    return [_LETTER_RANK.get(char, len(_LETTER_RANK) + ord(char)) for char in key]
+# What one pattern of the automaton stands for: the term's kind, the term, whether it is a
+# symbol that must be written in its own case, and the fields where its kind counts.
+_Pattern = tuple[str, "Term", bool, frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,18 +637,31 @@ def _written(original: str, exact: str) -> bool:
 
 
 _Found = dict[str, list[Hit]]  # hits by kind
-_new_hit = tuple.__new__  # a Hit without the Python-level __new__ of a NamedTuple
 
 
 def _keep_longest(kept: list[Hit], hit: Hit) -> None:
     """Add ``hit`` to hits of its kind unless a longer one holds it ("Pseudomonas" inside
     "Pseudomonas fluorescens"), dropping those it holds. Hits come ordered by end, and
     ``kept`` never holds one hit inside another, so only its tail needs looking at."""
-    while kept and kept[-1].start >= hit.start and kept[-1][1:3] != hit[1:3]:
+    _, start, end, _ = hit
+    while kept and kept[-1][1] >= start and (kept[-1][1] != start or kept[-1][2] != end):
         kept.pop()
-    if kept and kept[-1].end == hit.end and kept[-1].start < hit.start:
+    if kept and kept[-1][2] == end and kept[-1][1] < start:
         return
     kept.append(hit)
+
+
+def _char_spans(found: _Found, utf8: bytes) -> _Found:
+    """The hits with their spans counted in characters of the decoded text rather than in
+    bytes: the same numbers unless a word is written beyond ASCII."""
+
+    def chars(at: int) -> int:
+        return len(utf8[:at].decode())
+
+    return {
+        kind: [(field, chars(start), chars(end), term) for field, start, end, term in hits]
+        for kind, hits in found.items()
+    }
 
 
 class Matcher:
@@ -672,7 +672,8 @@ class Matcher:
         brands, self._held = _brand_terms(watchlist)
         patterns = _patterns(watchlist, brands)
         self.pattern_count = len(patterns.terms)
-        self._automaton = patterns.automaton()
+        searcher, self._patterns = patterns.searcher()
+        self._find = searcher.find_matches_as_indexes
         log.debug("matcher: %d patterns from %d brands", self.pattern_count, len(brands))
 
     # the scan ------------------------------------------------------------------------------
@@ -683,38 +684,42 @@ class Matcher:
         :meth:`classify` builds on (and what the benchmark times as matching)."""
         return self._hits(*_alert_fields(alert))
 
-    def _hits(self, names: Sequence[str], texts: Sequence[str], normalized: str) -> _Found:
+    def _hits(self, names: Sequence[str], texts: Sequence[str], normalized: bytes) -> _Found:
         """See :meth:`scan`; ``names``, ``texts`` and ``normalized`` as from _alert_fields.
-        The hot loop of the matcher: it does only lookups, see :meth:`_Patterns.automaton`."""
+        The hot loop of the matcher: it does only lookups, see :meth:`_Patterns.searcher`.
+        One call of the automaton returns every match, overlapping ones included, ordered
+        by where they end."""
         found: _Found = {}
-        if not self.pattern_count:
-            return found
+        patterns = self._patterns
         field, name = 0, names[0]
-        for end, value in self._automaton.iter(normalized):
-            if value is None:  # the separator: the next field begins
+        for index, start, end in self._find(normalized, overlapping=True):
+            pattern = patterns[index]
+            if pattern is None:  # the separator: the next field begins
                 field += 1
                 name = names[field]
                 continue
-            counted = value[2].get(name)
-            if counted is None:  # nothing this key stands for counts in this field
+            kind, term, symbol, counts_in = pattern
+            if name not in counts_in:  # a brand in a hazard text, say
                 continue
-            for index, kind, symbol in counted:
-                term = value[index]
-                if symbol and not _written(texts[field], term.exact):
-                    continue
-                start = end - value[0]
-                hit = _new_hit(Hit, (field, start, end, value[1], term))
-                kept = found.get(kind)
-                if kept is None:
-                    found[kind] = [hit]
-                elif kept[-1][1] < start and kept[-1][2] < end:  # the usual: after the last
-                    kept.append(hit)
-                else:
-                    _keep_longest(kept, hit)
+            if symbol and not _written(texts[field], term.exact):
+                continue
+            kept = found.get(kind)
+            if kept is None:
+                found[kind] = [(field, start, end, term)]
+                continue
+            last = kept[-1]
+            if last[1] < start and last[2] < end:  # the usual: after the last
+                kept.append((field, start, end, term))
+            elif last[1] == start and last[2] < end and (len(kept) == 1 or kept[-2][1] < start):
+                kept[-1] = (field, start, end, term)  # a longer one: "tattoo" -> "tattoo ink"
+            else:
+                _keep_longest(kept, (field, start, end, term))
+        if found and not normalized.isascii():
+            return _char_spans(found, normalized)
         return found
 
     def _quote(self, text: _AlertText, field: int, start: int, end: int) -> str:
-        """The alert's own characters for the normalized span [start, end) of ``field``."""
+        """The alert's own characters for the normalized words [start, end) of ``field``."""
         original = text.texts[field]
         words = text.normalized[start:end]
         quoted = _quote_words(original, words)
@@ -732,9 +737,9 @@ class Matcher:
 
     def _match(self, text: _AlertText, hit: Hit, kind: str = "", term: str = "") -> Match:
         """The hit as a :class:`Match`, quoting the alert; ``kind`` and ``term`` override."""
-        quoted = self._quote(text, hit.field, hit.start, hit.end)
-        field = text.names[hit.field]
-        return Match(kind or hit.term.kind, term or hit.term.name, field, quoted)
+        field, start, end, found = hit
+        quoted = self._quote(text, field, start + 1, end - 1)
+        return Match(kind or found.kind, term or found.name, text.names[field], quoted)
 
     # the verdict -----------------------------------------------------------------------------
 
@@ -748,18 +753,19 @@ class Matcher:
         on either side covers every lot of that brand and product), high for a
         watchlist brand, medium for a contaminant, low otherwise; None when irrelevant.
         """
-        text = _alert_text(alert)
-        found = self._hits(text.names, text.texts, text.normalized)
+        names, texts, normalized = _alert_fields(alert)
+        found = self._hits(names, texts, normalized)
         if not found:
             return _NOTHING
+        text = _AlertText(names, texts, normalized.decode())
         excluded = found.get(EXCLUSION, [])
         in_scope = bool(found.get(SCOPE)) and not excluded
         brands = found.get(BRAND, [])
-        if not in_scope and all(hit.term.needs_context for hit in brands):
+        if not in_scope and all(hit[_HIT_TERM].needs_context for hit in brands):
             return self._not_relevant(text, excluded)
         findings = self._lot_findings(text, brands, found.get(ALL_LOTS_KIND, []))
         findings += [
-            (self._match(text, hit), f"It names {hit.term.name}, a brand on your watchlist.")
+            (self._match(text, hit), f"It names {hit[_HIT_TERM].name}, a brand on your watchlist.")
             for hit in _first_per_name(brands)
         ]
         findings += self._contaminant_findings(text, found.get(CONTAMINANT, []))
@@ -778,16 +784,18 @@ class Matcher:
             return _NOTHING
         hits = _first_per_name(excluded)
         matches = tuple(self._match(text, hit) for hit in hits)
-        reasons = tuple(f"It is about {hit.term.name}, not a skin pigment." for hit in hits)
+        reasons = tuple(f"It is about {hit[_HIT_TERM].name}, not a skin pigment." for hit in hits)
         return Verdict(relevant=False, severity=None, matches=matches, reasons=reasons)
 
     def _contaminant_findings(self, text: _AlertText, hits: list[Hit]) -> list[_Finding]:
-        specific = {hit.term.detail for hit in hits if not hit.term.generic}
+        terms = [hit[_HIT_TERM] for hit in hits]
+        specific = {term.detail for term in terms if not term.generic}
         findings: list[_Finding] = []
         for hit in _first_per_name(hits):
-            if hit.term.generic and hit.term.detail in specific:
+            term = hit[_HIT_TERM]
+            if term.generic and term.detail in specific:
                 continue
-            reason = _contaminant_reason(hit.term.name, hit.term.detail)
+            reason = _contaminant_reason(term.name, term.detail)
             findings.append((self._match(text, hit), reason))
         return findings
 
@@ -795,12 +803,12 @@ class Matcher:
         """One per scope word, leaving out a word that a longer one found says already
         ("tattoo" when "tattoo ink" is there)."""
         first = _first_per_name(hits)
-        names = [_padded_words(hit.term.name) for hit in first]
+        names = [_padded_words(hit[_HIT_TERM].name) for hit in first]
         findings: list[_Finding] = []
         for hit, name in zip(first, names, strict=True):
             if any(name != other and name in other for other in names):
                 continue
-            findings.append((self._match(text, hit), f"It is about {hit.term.name}."))
+            findings.append((self._match(text, hit), f"It is about {hit[_HIT_TERM].name}."))
         return findings
 
     # lots ------------------------------------------------------------------------------------
@@ -809,7 +817,9 @@ class Matcher:
         self, text: _AlertText, brands: list[Hit], all_lots: list[Hit]
     ) -> list[_Finding]:
         held = [
-            entry for hit in _first_per_name(brands) for entry in self._held.get(hit.term.name, ())
+            entry
+            for hit in _first_per_name(brands)
+            for entry in self._held.get(hit[_HIT_TERM].name, ())
         ]
         if not held:
             return []
@@ -858,7 +868,7 @@ class Matcher:
             field, written, _ = alert_lots[0]
             reason = f"It names lot {written} of {entry.label}; you hold all lots of it."
             return Match(LOT, term, field, written), reason
-        brand = next(hit for hit in brands if hit.term.name == entry.brand)
+        brand = next(hit for hit in brands if hit[_HIT_TERM].name == entry.brand)
         reason = f"It names {entry.label}, which you hold (all lots)."
         return self._match(text, brand, LOT, term), reason
 
@@ -918,7 +928,7 @@ def _first_per_name(hits: Iterable[Hit]) -> list[Hit]:
     """The first hit of each term name (hits come in the order of the alert's fields)."""
     first: dict[str, Hit] = {}
     for hit in hits:
-        first.setdefault(hit.term.name, hit)
+        first.setdefault(hit[_HIT_TERM].name, hit)
     return list(first.values())
 
 

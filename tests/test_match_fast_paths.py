@@ -20,7 +20,7 @@ from monitor.match import (
     normalize,
     normalize_lot,
 )
-from monitor.model import Alert
+from monitor.model import Alert, Brand, Scope, Watchlist
 
 # -- the alert's normalized text -------------------------------------------------------------
 
@@ -89,7 +89,7 @@ def test_normalized_alert_agrees_with_the_plain_rules_field_by_field(text: str) 
         alert(title="Tattoo ink", summary=text),
         alert(title=text, brands=(text, "ASCII Brand"), lots=(text,), hazards=(text, "Chemical")),
     ):
-        assert _alert_fields(case)[2] == plain_words(case)
+        assert _alert_fields(case)[2].decode() == plain_words(case)
 
 
 def test_normalized_alert_agrees_with_the_plain_rules_on_mixtures() -> None:
@@ -108,7 +108,7 @@ def test_normalized_alert_agrees_with_the_plain_rules_on_mixtures() -> None:
             lots=tuple(text() for _ in range(rng.randint(0, 2))),
             hazards=tuple(text() for _ in range(rng.randint(0, 3))),
         )
-        assert _alert_fields(case)[2] == plain_words(case), case
+        assert _alert_fields(case)[2].decode() == plain_words(case), case
 
 
 def test_spaced_dashes_are_one_gap() -> None:
@@ -182,8 +182,11 @@ def matcher() -> Matcher:
 
 def spans(matcher: Matcher, case: Alert) -> dict[str, list[tuple[int, str, str]]]:
     """What scan() found: by kind, (field index, the normalized words, the term's name)."""
+    normalized = _alert_fields(case)[2].decode()
     return {
-        kind: [(hit.field, hit.key, hit.term.name) for hit in hits]
+        kind: [
+            (field, normalized[start + 1 : end - 1], term.name) for field, start, end, term in hits
+        ]
         for kind, hits in matcher.scan(case).items()
     }
 
@@ -206,13 +209,20 @@ def test_scan_finds_each_kind_in_its_fields(matcher: Matcher) -> None:
     }
 
 
-def test_scan_spans_point_into_the_normalized_text(matcher: Matcher) -> None:
-    case = alert(title="PMU \u2014 Dynamic Color", summary="x", hazards=("nickel, Ni",))
-    normalized = _alert_fields(case)[2]
-    for hits in matcher.scan(case).values():
-        for hit in hits:
-            assert normalized[hit.start : hit.end] == hit.key
-            assert normalized[: hit.start].count(_SEP) == hit.field
+# A word beyond ASCII before the hits: the automaton counts bytes, a span counts characters.
+@pytest.mark.parametrize("place", ["", " \u0141\u00f3d\u017a"])
+def test_scan_spans_point_into_the_normalized_text(matcher: Matcher, place: str) -> None:
+    case = alert(title=f"PMU{place} \u2014 Dynamic Color", summary="x", hazards=("nickel, Ni",))
+    normalized = _alert_fields(case)[2].decode()
+    found = matcher.scan(case)
+    words = {
+        kind: [normalized[start + 1 : end - 1] for _, start, end, _ in hits]
+        for kind, hits in found.items()
+    }
+    assert words == {"scope": ["pmu"], "brand": ["dynamic color"], "contaminant": ["nickel", "ni"]}
+    for hits in found.values():
+        for field, start, _, _ in hits:
+            assert normalized[:start].count(_SEP) == field
 
 
 def test_scan_keeps_the_longest_hit_of_a_kind(matcher: Matcher) -> None:
@@ -223,6 +233,28 @@ def test_scan_keeps_the_longest_hit_of_a_kind(matcher: Matcher) -> None:
             (2, "pseudomonas fluorescens", "Pseudomonas spp."),
             (2, "pseudomonas", "Pseudomonas aeruginosa"),
         ],
+    }
+
+
+def test_a_longer_hit_replaces_every_term_of_the_shorter_key() -> None:
+    # "Acme" is an alias of two brands, so its key holds two terms; "Acme Ink" starts at the
+    # same word and is longer: both of the shorter key's hits give way to it.
+    brands = (
+        Brand("Tattoo Co", aliases=("Acme",)),
+        Brand("Acme Ink"),
+        Brand("Acme Pro", aliases=("Acme",)),
+    )
+    matcher = Matcher(Watchlist(brands=brands, contaminants=(), lots=(), scope=Scope()))
+    assert spans(matcher, alert(title="Acme Ink")) == {"brand": [(0, "acme ink", "Acme Ink")]}
+    assert spans(matcher, alert(title="Acme")) == {
+        "brand": [(0, "acme", "Tattoo Co"), (0, "acme", "Acme Pro")]
+    }
+    assert spans(matcher, alert(title="Acme, then Acme Ink")) == {
+        "brand": [
+            (0, "acme", "Tattoo Co"),
+            (0, "acme", "Acme Pro"),
+            (0, "acme ink", "Acme Ink"),
+        ]
     }
 
 
