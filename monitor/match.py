@@ -682,7 +682,8 @@ class Matcher:
         """The terms found as whole words where they count, by kind, in the order of the
         alert's fields, none inside a longer one of its kind: the automaton pass that
         :meth:`classify` builds on (and what the benchmark times as matching)."""
-        return self._hits(*_alert_fields(alert))
+        names, texts, normalized = _alert_fields(alert)
+        return self._hits(names, texts, normalized)
 
     def _hits(self, names: Sequence[str], texts: Sequence[str], normalized: bytes) -> _Found:
         """See :meth:`scan`; ``names``, ``texts`` and ``normalized`` as from _alert_fields.
