@@ -63,6 +63,8 @@ def _dump_list(values: tuple[str, ...]) -> str:
     """JSON for a tuple of strings, several times faster than the general encoder."""
     if len(values) == 1:  # the usual case, without the join
         return "[" + _quote(values[0]) + "]"
+    if not values:  # the next most usual (no brand, no lots): no map object and join
+        return "[]"
     return "[" + ",".join(map(_quote, values)) + "]"
 
 

@@ -109,9 +109,10 @@ def test_raw_json_as_the_general_encoder_writes_it(value: object) -> None:
     assert store_module._dump_raw(value) == expected
 
 
-@pytest.mark.parametrize("values", [(), ("one",), ("a", 'b "c"', "d\\e")])
+@pytest.mark.parametrize("values", [(), ("one",), ("a", 'b "c"', "d\\e"), ("µ\n", "—\x1f")])
 def test_lists_as_json(values: tuple[str, ...]) -> None:
-    assert json.loads(store_module._dump_list(values)) == list(values)
+    expected = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    assert store_module._dump_list(values) == expected
 
 
 @pytest.mark.usefixtures("small_chunks")

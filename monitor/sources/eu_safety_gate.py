@@ -91,8 +91,15 @@ def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Follo
         )
     # Every alert's raw record carries the report metadata (its own copy of this dict).
     report_raw = {name.removeprefix("report_"): text for name, text in report.items()}
-    for element in notifications:
-        yield _notification(element, report_raw, published, cfg.name)
+    # Each notification's elements are freed as soon as it is read (the list then holds the
+    # only reference to them). The elements are tracked by the cyclic garbage collector: a
+    # tree kept to the end of the report is scanned again by every collection that the new
+    # alerts trigger, and outlives them into the oldest generation, making full collections
+    # come sooner (together about 4% of the parse time).
+    del root
+    notifications.reverse()
+    while notifications:
+        yield _notification(notifications.pop(), report_raw, published, cfg.name)
 
 
 def _root(payload: bytes, where: str) -> ET.Element:
