@@ -383,9 +383,10 @@ def _field_names(brands: int, products: int, lots: int, hazards: int) -> tuple[s
 def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], bytes]:
     """The alert's field names and texts in scan order, and the normalized join of the
     texts as UTF-8: each field's words padded with a space each side, joined by the
-    separator. Pure-ASCII text (most of it) needs no folding at all; otherwise the fields are folded
-    one by one so that one em dash in a title does not send the long ASCII texts through
-    the slower non-ASCII path."""
+    separator. Pure-ASCII text (most of it) needs no folding at all. Otherwise the fields
+    are folded one by one, so that an em dash in a title does not send the long ASCII texts
+    through the slower non-ASCII path; the title first, alone, as it is most often the only
+    field beyond ASCII (the Safety Gate's "Tattoo ink — Brand — Product")."""
     names = _field_names(
         len(alert.brands), len(alert.products), len(alert.lots), len(alert.hazards)
     )
@@ -397,12 +398,14 @@ def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], bytes]:
         alert.summary,
         *alert.hazards,
     ]
-    flat = "".join(texts)  # a quick look at all of it: faster than count() or a loop
-    if _SEP in flat:  # a field holds the separator itself
+    if _SEP in "".join(texts):  # a field holds the separator itself (a quick look)
         texts = [text.replace(_SEP, " ") for text in texts]
-    if flat.isascii():  # O(1): CPython keeps the flag
-        joined = _JOIN.join(texts)
-    else:
+    parts = texts
+    if not texts[0].isascii():  # O(1): CPython keeps the flag
+        parts = texts.copy()  # keep the original title for quoting
+        parts[0] = _fold(texts[0])  # the usual suspect: an em dash in a Safety Gate title
+    joined = _JOIN.join(parts)
+    if not joined.isascii():
         joined = _JOIN.join([text if text.isascii() else _fold(text) for text in texts])
         if not joined.isascii():
             joined = joined.lower()  # as _fold lowers, for what its casefold() leaves
