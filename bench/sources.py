@@ -22,11 +22,19 @@ from pathlib import Path
 
 from monitor import pipeline
 from monitor.fetch import Fetcher
+from monitor.match import Matcher
 from monitor.model import FetchPolicy, SourceConfig
 from monitor.store import Store
+from monitor.watchlist import load_watchlist
 
 REPO = Path(__file__).resolve().parent.parent
 POLICY = FetchPolicy(user_agent="InkWatch-bench", host_spacing=0.0, retries=0)
+
+
+def matching() -> pipeline.RunOptions:
+    """A poll as the daemon runs it: every new alert judged against the shipped watchlist
+    (the matcher is built once, before any timing, as the daemon builds it at start)."""
+    return pipeline.RunOptions(judge=Matcher(load_watchlist(REPO / "watchlist.toml")).classify)
 
 
 def samples_dir(option: str | None) -> Path:
@@ -112,13 +120,14 @@ def health_canada(samples: Path) -> None:
         Fetcher(POLICY) as fetcher,
     ):
         cfg = source("health_canada", url, organizations=[])
-        first = pipeline.run_source(cfg, store, fetcher)
+        options = matching()
+        first = pipeline.run_source(cfg, store, fetcher, options)
         print(
-            f"Health Canada first ingest (fetch + parse + store, over loopback): "
+            f"Health Canada first ingest (fetch + parse + match + store, over loopback): "
             f"{len(first.new):,} alerts in {first.duration:.2f} s (target < 2 s)"
         )
         changes = store.total_changes
-        again = pipeline.run_source(cfg, store, fetcher)
+        again = pipeline.run_source(cfg, store, fetcher, options)
         alert_writes = store.total_changes - changes - 2  # source state + cache rows
         print(
             f"Health Canada unchanged re-poll: {again.outcome} in {again.duration:.2f} s, "
@@ -147,9 +156,9 @@ def feed(entries: int = 10_000) -> None:
         Fetcher(POLICY) as fetcher,
     ):
         cfg = source("feed", url, include=[], exclude=[], country="")
-        report = pipeline.run_source(cfg, store, fetcher)
+        report = pipeline.run_source(cfg, store, fetcher, matching())
         print(
-            f"Feed of {entries:,} entries (fetch + parse + store, over loopback): "
+            f"Feed of {entries:,} entries (fetch + parse + match + store, over loopback): "
             f"{len(report.new):,} alerts in {report.duration:.2f} s (rss2email: about 14 s here)"
         )
 
