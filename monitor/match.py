@@ -398,12 +398,15 @@ def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], bytes]:
         alert.summary,
         *alert.hazards,
     ]
-    if _SEP in "".join(texts):  # a field holds the separator itself (a quick look)
-        texts = [text.replace(_SEP, " ") for text in texts]
     parts = texts
     if not texts[0].isascii():  # O(1): CPython keeps the flag
         parts = texts.copy()  # keep the original title for quoting
         parts[0] = _fold(texts[0])  # the usual suspect: an em dash in a Safety Gate title
+    # A quick look for a field that holds the separator itself (read as a gap): after the
+    # title's fold most often all ASCII, which joins and searches fastest. (If so, the
+    # fields are folded again below, one by one.)
+    if _SEP in "".join(parts):
+        texts = parts = [text.replace(_SEP, " ") for text in texts]
     joined = _JOIN.join(parts)
     if not joined.isascii():
         joined = _JOIN.join([text if text.isascii() else _fold(text) for text in texts])
