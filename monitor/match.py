@@ -415,11 +415,6 @@ def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], bytes]:
     return names, texts, _squeezed(f" {joined} ".encode())
 
 
-def _alert_text(alert: Alert) -> _AlertText:
-    names, texts, normalized = _alert_fields(alert)
-    return _AlertText(names, texts, normalized.decode())
-
-
 def _plural_forms(word: str) -> list[str]:
     """``word`` with its last word also in simple plural, or singular when it is plural."""
     head, _, last = word.rpartition(" ")
@@ -515,7 +510,7 @@ class _Patterns:
 
 # What one pattern of the automaton stands for: the term's kind, the term, whether it is a
 # symbol that must be written in its own case, and the fields where its kind counts.
-_Pattern = tuple[str, "Term", bool, frozenset[str]]
+_Pattern = tuple[str, Term, bool, frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
