@@ -520,39 +520,26 @@ def _notices_due(store: Store, mail: MailSettings) -> list[tuple[str, str, Any]]
         key, failing = f"source:{state['source']}", state["consecutive_failures"]
         known = store.notice_state(key)
         if failing >= mail.failure_notice_after and known != "failing":
+            kind, stamp = "failing", state["last_error_at"]
+            subject = f"[InkWatch] {state['source']} is failing"
             lines = [
                 f"InkWatch could not read {state['source']} {failing} times in a row.",
                 f"Last error: {state['last_error']}",
                 "Other sources go on; you will get one more message when it recovers.",
             ]
-            due.append(
-                (
-                    key,
-                    "failing",
-                    render.render_notice(
-                        f"[InkWatch] {state['source']} is failing",
-                        lines,
-                        admin,
-                        sender=mail.sender,
-                        domain=mail.domain,
-                        key=f"{key}:failing:{state['last_error_at']}",
-                    ),
-                )
-            )
         elif failing == 0 and known == "failing":
+            kind, stamp = "ok", state["last_success"]
+            subject = f"[InkWatch] {state['source']} recovered"
             lines = [f"{state['source']} works again (last success {state['last_success']})."]
-            due.append(
-                (
-                    key,
-                    "ok",
-                    render.render_notice(
-                        f"[InkWatch] {state['source']} recovered",
-                        lines,
-                        admin,
-                        sender=mail.sender,
-                        domain=mail.domain,
-                        key=f"{key}:ok:{state['last_success']}",
-                    ),
-                )
-            )
+        else:
+            continue
+        notice = render.render_notice(
+            subject,
+            lines,
+            admin,
+            sender=mail.sender,
+            domain=mail.domain,
+            key=f"{key}:{kind}:{stamp}",
+        )
+        due.append((key, kind, notice))
     return due
