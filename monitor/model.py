@@ -43,6 +43,9 @@ class Alert:
     # A first sketch from a listing or search row, before the notice's own page was read:
     # stored only while nothing is stored under its ref, so it never replaces the full alert.
     partial: bool = field(default=False, compare=False)
+    # The ref an earlier version gave this notice (a guid-less feed entry was known by its
+    # link alone): the store keeps using an alert stored under it, so nothing is re-created.
+    legacy_ref: str = field(default="", compare=False, repr=False)
 
     @property
     def id(self) -> str:

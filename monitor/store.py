@@ -15,8 +15,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,6 +34,8 @@ TEXT_FIELDS = ("url", "title", "summary", "country", "category", "action")
 Judge = Callable[[Alert], Verdict]  # the matcher, handed in by the pipeline
 # Without a configured schedule (tests, tools), digests close at midnight UTC.
 UTC_DIGESTS = DigestSchedule(time(0, 0), 0, "UTC")
+# A notice dated further ahead than this sorts by when it was first seen (see _prepare).
+FUTURE_GRACE = timedelta(days=1)
 _FEW_HITS = 2000  # full-text hits up to which fetching and sorting them all is cheap
 _CHUNK = 2000  # ids per lookup; well under SQLite's host-parameter limit
 # Alerts prepared, inserted and indexed together: the full-text indexing of one chunk runs
@@ -429,6 +431,8 @@ class Store:
         by_source: dict[str, dict[str, Alert]] = {}
         for alert in alerts:  # a repeat within one batch: the last one wins
             by_source.setdefault(alert.source, {})[alert.ref] = alert
+        for source, batch in by_source.items():
+            self._adopt_legacy(source, batch)
         # Every stored state is read first: refs are unique within the call, so writing
         # one chunk never changes what another finds, and the connection stays free for
         # the indexing thread while the next chunk is prepared.
@@ -685,6 +689,43 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+    def _adopt_legacy(self, source: str, batch: dict[str, Alert]) -> None:
+        """Alerts stored under the ref an earlier version gave them (``legacy_ref``) keep it.
+
+        A guid-less feed entry was known by its link alone; it is now known by link and
+        title. An alert stored the old way is updated in place, never stored (and mailed)
+        again. When several entries share the old ref, the one with the stored title
+        takes it and the others are new.
+        """
+        claims: dict[str, list[Alert]] = {}
+        for alert in batch.values():
+            if alert.legacy_ref and alert.legacy_ref not in batch:
+                claims.setdefault(alert.legacy_ref, []).append(alert)
+        if not claims:
+            return
+        titles = self._titles(source, list(claims))
+        claims = {old: group for old, group in claims.items() if old in titles}
+        already = self._known_refs(source, [a.ref for group in claims.values() for a in group])
+        for old, group in claims.items():
+            group = [alert for alert in group if alert.ref not in already]
+            if len(group) > 1:
+                group = [alert for alert in group if alert.title == titles[old]][:1]
+            if group:
+                del batch[group[0].ref]
+                batch[old] = replace(group[0], ref=old, legacy_ref="")
+
+    def _titles(self, source: str, refs: Sequence[str]) -> dict[str, str]:
+        """ref → title of the refs of ``source`` already stored."""
+        found: dict[str, str] = {}
+        for start in range(0, len(refs), _CHUNK):
+            chunk = refs[start : start + _CHUNK]
+            sql = (
+                f"SELECT ref, title FROM alerts WHERE source = ? "
+                f"AND ref IN ({','.join('?' * len(chunk))})"
+            )
+            found.update(self.db.execute(sql, [source, *chunk]).fetchall())
+        return found
 
     def _known_refs(self, source: str, refs: Sequence[str]) -> dict[str, tuple]:
         """``_known`` for any number of refs, looked up ``_CHUNK`` at a time."""
@@ -1010,6 +1051,7 @@ def _prepare(
     writes = _Writes(judged=judge is not None)
     stamps = _Stamps()
     new_row_tail = (now, now, via)  # first_seen, updated, via
+    ahead = (datetime.fromisoformat(now) + FUTURE_GRACE).isoformat()
     for alert in chunk:
         published = stamps.iso(alert.published)
         digest = _content_hash(alert, published)
@@ -1017,7 +1059,12 @@ def _prepare(
         if previous is not None and (previous[1] == digest or alert.partial):
             result.unchanged += 1
             continue
-        fields = _fields(alert, published, digest, now)
+        # The date that orders alerts: a notice dated more than a day ahead (a typo, 9999)
+        # is kept as published but sorts by when it was first seen, never above today.
+        date = published or now
+        if published is not None and published > ahead:
+            date = now if previous is None else previous[3]
+        fields = _fields(alert, published, date, digest)
         verdict = judge(alert) if judge else None
         alert_id = alert_id_of(alert.source, alert.ref)
         if previous is None:
@@ -1222,14 +1269,14 @@ def _content_hash(alert: Alert, published: str | None) -> str:
     return sha256(blob.encode()).hexdigest()[:32]
 
 
-def _fields(alert: Alert, published: str | None, digest: str, now: str) -> tuple:
+def _fields(alert: Alert, published: str | None, date: str, digest: str) -> tuple:
     """The values of columns url … content_hash (``_COLUMNS[3:-2]``) for ``alert``."""
     return (
         alert.url,
         alert.title,
         alert.summary,
         published,
-        published or now,
+        date,
         _dump_list(alert.brands),
         _dump_list(alert.products),
         _dump_list(alert.lots),

@@ -67,12 +67,15 @@ def test_own_rss_fields() -> None:
     json.dumps(first.raw)  # raw must be JSON-able
 
 
-def test_ref_falls_back_to_link_then_hash() -> None:
+def test_ref_falls_back_to_link_and_title_then_hash() -> None:
     items = list(feed.parse(own_rss(), config()))
     refs = [item.ref for item in items]
     assert refs[1] == "https://regulator.example/alerts/2026/pmu-pigment-rose-brow-07"
     assert items[1].url == refs[1]  # a permalink guid is the link
-    assert refs[2] == "https://regulator.example/alerts/2026/baby-walker"
+    walker = "https://regulator.example/alerts/2026/baby-walker"
+    assert refs[2] == f"{walker} Baby walker recalled because it can tip over"
+    assert items[2].legacy_ref == walker  # what earlier versions stored it under
+    assert items[0].legacy_ref == items[1].legacy_ref == ""  # a guid is kept as it was
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", refs[4])
     assert items[4].published is None
     assert refs == [item.ref for item in feed.parse(own_rss(), config())]  # stable

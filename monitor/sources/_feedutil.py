@@ -121,10 +121,14 @@ def html_to_text(value: Any) -> str:
 
 
 def struct_to_utc(value: time.struct_time | None) -> datetime | None:
-    """feedparser's *_parsed tuple (always UTC) as an aware datetime."""
+    """feedparser's *_parsed tuple (always UTC) as an aware datetime; None when absent or
+    outside what a datetime holds (year 0, year 10000 after the offset, overflow)."""
     if not value:
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
 
 
 def iso_to_utc(value: Any) -> datetime | None:
@@ -147,7 +151,68 @@ def iso_to_utc(value: Any) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        return None
+
+
+class EntryDates:
+    """Reads the dates of a feed's entries. A date that is there but cannot be read (garbage,
+    year 0, month 13, an offset beyond ±14 h, beyond year 9999) gives None and is counted, so
+    one bad date never drops a feed; ``report`` logs one warning per payload with the count.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.unreadable = 0
+        self.example = ""
+
+    def read(self, text: Any, parsed: time.struct_time | None) -> datetime | None:
+        """The date of an entry from its text and feedparser's reading of it (UTC)."""
+        if text is None and parsed is None:
+            return None  # the entry has no date: nothing is wrong
+        raw = clean_text(text)
+        moment = struct_to_utc(parsed)
+        if moment is not None and _ISO_LIKE.match(raw) and iso_to_utc(raw) is None:
+            moment = None  # feedparser rolls "2021-13-45" over into 2022; it is no date
+        offset = _OFFSET.search(raw)
+        if offset and (int(offset["hours"]) > 14 or int(offset["minutes"]) > 59):
+            moment = None  # "+9999" read as 99 h 99 min would move the date by days
+        if moment is None:
+            self.unreadable += 1
+            self.example = self.example or raw
+        return moment
+
+    def report(self) -> None:
+        if self.unreadable:
+            log.warning(
+                "%s: %d entries have a date that cannot be read (first: %r); stored without a date",
+                self.where,
+                self.unreadable,
+                self.example,
+            )
+
+
+_ISO_LIKE = re.compile(r"^[+-]?\d+-\d")
+_OFFSET = re.compile(r"(?:^|[\s\d])[+-](?P<hours>\d{2}):?(?P<minutes>\d{2})\s*$")
+# A closing </item> or </entry>: an entry a truncated payload cut off has none.
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
+
+
+def complete_entries(parsed: feedparser.FeedParserDict, payload: bytes) -> tuple[list, list]:
+    """The entries of a parsed feed that arrived whole, and those a truncated payload cut off.
+
+    feedparser reads on past a cut: the last entry of a payload cut before its ``</item>``
+    comes back without the guid, lots or summary that were cut away. Stored, it would get a
+    guessed identity and be stored (and mailed) again when the whole feed returns, so it is
+    left out until it arrives whole. Only a feed that is not well-formed is checked.
+    """
+    entries = list(parsed.get("entries") or [])
+    if not parsed.get("bozo"):
+        return entries, []
+    closed = len(_ENTRY_END.findall(payload))
+    return entries[:closed], entries[closed:]
 
 
 def keyword_pattern(words: Iterable[str]) -> re.Pattern[str] | None:

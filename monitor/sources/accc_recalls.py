@@ -16,11 +16,12 @@ from bs4 import BeautifulSoup, Tag
 
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources._feedutil import (
+    EntryDates,
     clean_text,
+    complete_entries,
     find_lots,
     iso_to_utc,
     parse_feed,
-    struct_to_utc,
     unique,
 )
 
@@ -32,15 +33,20 @@ FIELDS = ("product-desc", "product-defects", "hazards", "consumer-action")
 
 def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
     """Alerts for the items of a Product Safety Australia recalls feed."""
-    for entry in parse_feed(payload, cfg.name).entries:
+    entries, cut = complete_entries(parse_feed(payload, cfg.name), payload)
+    dates = EntryDates(cfg.name)
+    for entry in entries:
         guid = clean_text(entry.get("id"))
         if not guid:
             yield Skipped(clean_text(entry.get("link")), "item has no <guid>")
             continue
-        yield _to_alert(entry, guid, cfg.name)
+        yield _to_alert(entry, guid, cfg.name, dates)
+    for entry in cut:
+        yield Skipped(clean_text(entry.get("link")), "cut off by a truncated feed")
+    dates.report()
 
 
-def _to_alert(entry: Mapping[str, Any], guid: str, source: str) -> Alert:
+def _to_alert(entry: Mapping[str, Any], guid: str, source: str, dates: EntryDates) -> Alert:
     description = entry.get("summary") or ""
     soup = BeautifulSoup(description, "html.parser")
     fields = {name: _field_text(soup, name) for name in FIELDS}
@@ -55,7 +61,8 @@ def _to_alert(entry: Mapping[str, Any], guid: str, source: str) -> Alert:
         url=clean_text(entry.get("link")),
         title=title,
         summary=fields["product-defects"],
-        published=_published(soup) or struct_to_utc(entry.get("published_parsed")),
+        published=_published(soup)
+        or dates.read(entry.get("published"), entry.get("published_parsed")),
         products=(product,) if product else (),
         lots=find_lots(f"{title}\n{product}"),
         hazards=unique((fields["product-defects"], fields["hazards"])),

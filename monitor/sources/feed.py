@@ -19,12 +19,13 @@ from typing import Any
 from monitor.errors import ConfigError
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources._feedutil import (
+    EntryDates,
     clean_text,
+    complete_entries,
     find_lots,
     html_to_text,
     keyword_pattern,
     parse_feed,
-    struct_to_utc,
     unique,
 )
 
@@ -32,21 +33,42 @@ log = logging.getLogger(__name__)
 
 
 def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped]:
-    """Alerts for the entries of an RSS/Atom payload that pass the include/exclude filters."""
+    """Alerts for the entries of an RSS/Atom payload that pass the include/exclude filters.
+
+    An entry a truncated payload cut off is skipped; a guid that repeats is stored once
+    (the first entry) with one warning; an unreadable date leaves the entry undated.
+    """
     include = keyword_pattern(_keywords(cfg, "include"))
     exclude = keyword_pattern(_keywords(cfg, "exclude"))
     country = str(cfg.options.get("country", ""))
-    parsed = parse_feed(payload, cfg.name)
+    entries, cut = complete_entries(parse_feed(payload, cfg.name), payload)
+    dates = EntryDates(cfg.name)
+    seen: set[str] = set()
+    repeated: list[str] = []
     dropped = 0
-    for position, entry in enumerate(parsed.entries, start=1):
-        item = _read_entry(entry)
+    for position, entry in enumerate(entries, start=1):
+        item = _read_entry(entry, dates)
         if not item:
             yield Skipped(f"entry #{position}", "entry has no title, link or summary")
-            continue
-        if not _wanted(item, include, exclude):
+        elif item["ref"] in seen:
+            repeated.append(item["ref"])
+        elif not _wanted(item, include, exclude):
+            seen.add(item["ref"])
             dropped += 1
-            continue
-        yield _to_alert(item, cfg.name, country)
+        else:
+            seen.add(item["ref"])
+            yield _to_alert(item, cfg.name, country)
+    for position, entry in enumerate(cut, start=len(entries) + 1):
+        what = clean_text(entry.get("id")) or clean_text(entry.get("link")) or f"#{position}"
+        yield Skipped(f"entry {what}", "cut off by a truncated feed: left out until it is whole")
+    dates.report()
+    if repeated:
+        log.warning(
+            "%s: %d entries repeat an id already in this feed (first: %r); each stored once",
+            cfg.name,
+            len(repeated),
+            repeated[0],
+        )
     if dropped:
         log.debug("%s: %d entries left out by include/exclude", cfg.name, dropped)
 
@@ -62,7 +84,7 @@ def _keywords(cfg: SourceConfig, key: str) -> list[str]:
     return list(value)
 
 
-def _read_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+def _read_entry(entry: Mapping[str, Any], dates: EntryDates) -> dict[str, Any] | None:
     """The fields we use, as plain JSON-able values; None when there is nothing to show."""
     title = html_to_text(entry.get("title"))
     summary_html = entry.get("summary") or _first_content(entry)
@@ -72,6 +94,8 @@ def _read_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
     if not (title or link or summary_html):
         return None
     summary = html_to_text(summary_html)
+    key = "published" if _plain(entry, "published") is not None else "updated"
+    ref, legacy_ref = _entry_ref(entry, title, summary)
     return {
         "id": clean_text(entry.get("id")),
         "title": title,
@@ -79,10 +103,11 @@ def _read_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
         "summary": summary,
         "summary_html": summary_html or "",
         "published": _plain(entry, "published") or _plain(entry, "updated") or "",
-        "published_parsed": _plain(entry, "published_parsed") or _plain(entry, "updated_parsed"),
+        "published_at": dates.read(_plain(entry, key), _plain(entry, f"{key}_parsed")),
         "tags": unique(clean_text(tag.get("term")) for tag in entry.get("tags") or []),
         "author": clean_text(entry.get("author")),
-        "ref": _entry_ref(entry, title, summary),
+        "ref": ref,
+        "legacy_ref": legacy_ref,
     }
 
 
@@ -99,14 +124,22 @@ def _first_content(entry: Mapping[str, Any]) -> str:
     return ""
 
 
-def _entry_ref(entry: Mapping[str, Any], title: str, summary: str) -> str:
-    """The entry's own id (guid), else its link, else a hash of what it says."""
-    for key in ("id", "link"):
-        value = clean_text(entry.get(key))
-        if value:
-            return value
+def _entry_ref(entry: Mapping[str, Any], title: str, summary: str) -> tuple[str, str]:
+    """The entry's identity, and the one earlier versions gave it ("" when the same).
+
+    The entry's own id (guid); else its link and title, so that guid-less entries sharing
+    a link stay apart (a URL has no spaces: the two parts cannot run together); else a
+    hash of what it says. A guid-less entry used to be known by its link alone: the store
+    adopts such a stored alert, so an upgrade neither splits nor re-mails it.
+    """
+    guid = clean_text(entry.get("id"))
+    if guid:
+        return guid, ""
+    link = clean_text(entry.get("link"))
+    if link:
+        return (f"{link} {title}", link) if title else (link, "")
     digest = hashlib.sha256(f"{title}\x1f{summary}".encode()).hexdigest()
-    return f"sha256:{digest}"
+    return f"sha256:{digest}", ""
 
 
 def _wanted(
@@ -127,9 +160,10 @@ def _to_alert(item: dict[str, Any], source: str, country: str) -> Alert:
         url=item["link"],
         title=item["title"],
         summary=item["summary"],
-        published=struct_to_utc(item["published_parsed"]),
+        published=item["published_at"],
         country=country,
         category="; ".join(item["tags"]),
         lots=find_lots(f"{item['title']}\n{item['summary']}"),
         raw=raw,
+        legacy_ref=item["legacy_ref"],
     )

@@ -28,6 +28,7 @@ from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._feedutil import (
     clean_text,
+    complete_entries,
     find_lots,
     iso_to_utc,
     load_json,
@@ -114,7 +115,10 @@ def _next_page(data: Any, returned: int, url: str) -> str | None:
 
 
 def _rss_records(payload: bytes, where: str) -> Iterator[_Record | Skipped]:
-    for entry in parse_feed(payload, where).entries:
+    entries, cut = complete_entries(parse_feed(payload, where), payload)
+    for entry in cut:
+        yield Skipped(clean_text(entry.get("link")), "cut off by a truncated feed")
+    for entry in entries:
         guid = clean_text(entry.get("id")) or _guid_from_link(clean_text(entry.get("link")))
         match = _GUID.search(guid)
         if not match:
