@@ -331,6 +331,14 @@ class Store:
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create its folder {path.parent} ({exc.strerror})",
+                where=str(path),
+                hint="create it, or pass --db PATH to a folder InkWatch may write",
+            ) from None
+        check_writable(path)
+        try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
             # Only a new, empty file takes a page size. Alert rows with their raw record
             # run to several kilobytes: 16 KiB pages hold them without overflow chains and
@@ -345,6 +353,9 @@ class Store:
             conn.execute("PRAGMA wal_autocheckpoint = 4000")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
+            problem = environment_error(exc, path)
+            if problem is not None:
+                raise problem from None
             raise StoreError(
                 f"cannot open the database ({exc})",
                 where=str(path),
@@ -394,15 +405,27 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing: commit on success, roll back on any exception."""
+        """All or nothing: commit on success, roll back on any exception.
+
+        A full disk, a read-only file or folder and other faults of where the database
+        lives become a StoreError naming the path and what to do. SQLite may have rolled
+        back by itself already (a full disk does): then there is nothing left to undo.
+        """
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise environment_error(exc, self.path) or exc from None
         try:
             yield
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            problem = environment_error(exc, self.path)
+            if problem is not None:
+                raise problem from exc
             raise
-        conn.execute("COMMIT")
 
     @property
     def total_changes(self) -> int:
@@ -1306,6 +1329,65 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("raw"):
         row["raw"] = json.loads(row["raw"])
     return row
+
+
+# SQLite's primary result codes for faults of the place the database lives.
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 8, 10
+_SQLITE_FULL, _SQLITE_CANTOPEN = 13, 14
+
+
+def _writable_hint(folder: Path) -> str:
+    return (
+        f"let the user that runs InkWatch write the folder {folder} and the database in it "
+        f"(e.g. `chown -R USER {folder}`): SQLite writes its -wal and -shm files beside "
+        "the database, even to read it"
+    )
+
+
+def environment_error(exc: BaseException, path: Path) -> StoreError | None:
+    """A StoreError saying what to do for a full disk, a read-only or missing folder, a
+    disk error or a database another process holds; None for anything else."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    primary, folder = code & 0xFF, path.parent
+    if primary == _SQLITE_FULL:
+        return StoreError(
+            f"the disk is full ({exc}); what was being written was rolled back",
+            where=str(path),
+            hint=f"free space on the disk that holds {folder} and run again: "
+            "the database is intact and the next run stores what this one could not",
+        )
+    if primary in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN):
+        return StoreError(
+            f"cannot write the database ({exc})", where=str(path), hint=_writable_hint(folder)
+        )
+    if primary == _SQLITE_IOERR:
+        return StoreError(
+            f"the disk reported an error ({exc})",
+            where=str(path),
+            hint="check the disk (dmesg, free space), then run `inkwatch status`",
+        )
+    if primary == _SQLITE_BUSY:
+        return StoreError(
+            f"another process holds the database ({exc})",
+            where=str(path),
+            hint="try again in a moment; see `inkwatch status` for a running daemon",
+        )
+    return None
+
+
+def check_writable(path: Path) -> None:
+    """Refuse up front a database or folder this user may not write, with what to do."""
+    folder = path.parent
+    for target in (folder, path):
+        if target.exists() and not os.access(target, os.W_OK):
+            what = "folder" if target == folder else "database"
+            raise StoreError(
+                f"the {what} is read-only for this user",
+                where=str(target),
+                hint=_writable_hint(folder),
+            )
 
 
 def _split_sql(script: str) -> list[str]:
