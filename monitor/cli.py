@@ -31,7 +31,7 @@ from monitor.config import (
     load_config,
     resolve_config_path,
 )
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, Interrupted, MonitorError
 from monitor.instance import holder, read_status
 from monitor.model import SEVERITIES, Alert, SourceConfig, Verdict, Watchlist
 from monitor.store import AlertQuery, Store
@@ -131,17 +131,38 @@ class App:
 
 
 class Group(click.Group):
-    """Turns MonitorError into one `Error:` line and its exit code."""
+    """Turns MonitorError into one `Error:` line and its exit code; anything else that
+    escapes a command (a bug, a fault no layer foresaw) into one line and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, Interrupted):
+            raise  # click's own (usage errors: exit 2, --help, Ctrl-C), and a stop
         except MonitorError as exc:
-            app = ctx.obj
-            if isinstance(app, App) and app.debug:
+            if _debugging(ctx):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {one_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # the terminal or a file InkWatch writes: no space, no access
+            if _debugging(ctx):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {one_line(where + (exc.strerror or str(exc)))}", err=True)
+            ctx.exit(1)
+        except Exception as exc:
+            if _debugging(ctx):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {one_line(exc)}) — run it again "
+                "with --debug for the traceback, and please report it",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+def _debugging(ctx: click.Context) -> bool:
+    return isinstance(ctx.obj, App) and ctx.obj.debug
 
 
 pass_app = click.make_pass_decorator(App)
@@ -312,7 +333,7 @@ def _print_report(report: Any) -> None:
         f" [{Path(report.origin).name}]" if report.origin and "://" not in report.origin else ""
     )
     if report.failed:
-        click.echo(f"{report.source}{origin}: error: {report.error}")
+        click.echo(f"{report.source}{origin}: error: {one_line(report.error)}")
         return
     text = (
         f"{report.source}{origin}: {report.outcome}: {len(report.new)} new, "
@@ -435,7 +456,7 @@ def show(app: App, alert_id: str, fmt: str) -> None:
             if key == "matches":
                 value = [f"{m['kind']} {m['term']} (in {m['field']}: {m['text']!r})" for m in value]
             value = "; ".join(value) if isinstance(value, list) else value
-            click.echo(f"{key + ':':<12} {'' if value is None else value}")
+            click.echo(f"{key + ':':<12} {one_line('' if value is None else value)}")
         return
     if fmt not in ("json", "jsonl"):
         row = {k: row[k] for k in ALERT_FIELDS}
@@ -496,12 +517,12 @@ def emit(
 ) -> None:
     """Print rows as a table, JSON (an array; ``json-one``: one object), JSON lines or CSV."""
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(to_json(rows, indent=2))
     elif fmt == "json-one":
-        click.echo(json.dumps(rows[0], ensure_ascii=False, indent=2))
+        click.echo(to_json(rows[0], indent=2))
     elif fmt == "jsonl":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(to_json(row))
     elif fmt == "csv":
         click.echo(_csv(rows), nl=False)
     elif rows:
@@ -518,12 +539,62 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 
+# What must never reach a terminal raw from regulator text: C0 controls (ESC starts
+# escape sequences, NUL, CR), DEL, C1 controls (U+0085 is a line break), line and
+# paragraph separators, and the bidi marks, embeddings, overrides and isolates that can
+# reorder what a line shows (U+202E turns the rest of the line right to left).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same, but C0: json.dumps writes those as escapes itself, and its indent is "\n".
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: Any) -> str:
+    """``text`` with every character that could drive or reorder a terminal written as a
+    visible escape (``\\x1b``, ``\\u202e``). Every human-readable output passes through
+    it; JSON output has ``to_json``.
+    """
+    text = "" if text is None else str(text)
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def to_json(value: Any, indent: int | None = None) -> str:
+    """JSON that keeps non-ASCII text readable, with the characters ``terminal_safe``
+    escapes written as ``\\uXXXX`` (json.dumps leaves DEL, C1, U+2028 and bidi marks raw:
+    a terminal would act on them, and a reader splitting lines at U+2028 breaks JSONL).
+    Still valid JSON that decodes to the very same text: these characters only occur
+    inside strings."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(_json_escape, text) if _JSON_UNSAFE.search(text) else text
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
+def one_line(text: Any) -> str:
+    """Terminal-safe text on one line: tabs and line breaks become one space."""
+    return terminal_safe(_ASCII_SPACE.sub(" ", str(text or "")).strip())
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: lists joined with '; ', text terminal-safe (numbers stay numbers)."""
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    return terminal_safe(value) if isinstance(value, str) else value
+
+
 def _cut(text: Any, width: int) -> str:
-    text = " ".join(str(text or "").split())
+    text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -894,7 +965,7 @@ def notify(app: App, dry_run: bool) -> None:
         err=dry_run,
     )
     for error in report.errors:
-        click.echo(f"  {error}", err=True)
+        click.echo(f"  {one_line(error)}", err=True)
     if not dry_run and app.config.email.smtp_host == "" and report.sent:
         click.echo(f"Written to {app.config.email.mbox_path} (no smtp_host is configured).")
 
@@ -1054,7 +1125,7 @@ def _status_lines(rows: list[dict[str, Any]]) -> Iterable[str]:
     yield f"Sources:   {s['sources_enabled']} enabled, {len(s['failing'])} failing"
     for f in s["failing"]:
         runs = "run" if f["consecutive_failures"] == 1 else "runs"
-        yield f"  {f['source']}: {f['consecutive_failures']} {runs} in a row"
+        yield f"  {one_line(f['source'])}: {f['consecutive_failures']} {runs} in a row"
         yield f"    {_cut(f['last_error'], TABLE_WIDTH - 4)}"
     box = s["outbox"]
     yield f"Outbox:    {box['pending']} pending, {box['sending']} sending, {box['failed']} failed"
