@@ -90,12 +90,12 @@ def config(base: str) -> str:
     return f"""
 [settings]
 database = "alerts.db"
-contact = "bench@inkwatch.invalid"
+contact = "bench@inkwatch.test"
 host_spacing = 0
 retries = 0
 
 [email]
-from = "InkWatch <alerts@inkwatch.invalid>"
+from = "InkWatch <alerts@inkwatch.test>"
 mbox_path = "inkwatch.mbox"
 
 [sources.eu_safety_gate]
@@ -216,7 +216,7 @@ def main() -> None:
         cfg.write_text(config(base), encoding="utf-8")
         subprocess.run(inkwatch(cfg, "init"), check=True, capture_output=True)
         subprocess.run(
-            inkwatch(cfg, "subscribers", "add", "owner@clinic.invalid"),
+            inkwatch(cfg, "subscribers", "add", "owner@clinic.test"),
             check=True,
             capture_output=True,
         )

@@ -28,13 +28,13 @@ CONFIG = """\
 # Written by demo/run.py: the demo's sources, served from a loopback server.
 [settings]
 database = "alerts.db"
-contact = "demo@inkwatch.invalid"
+contact = "demo@inkwatch.test"
 host_spacing = 0
 retries = 1
 
 [email]
-from = "InkWatch demo <alerts@inkwatch.invalid>"
-admin = "ops@inkwatch.invalid"
+from = "InkWatch demo <alerts@inkwatch.test>"
+admin = "ops@inkwatch.test"
 mbox_path = "inkwatch.mbox"
 
 [sources.eu_safety_gate]
@@ -150,7 +150,7 @@ def run_demo(www: Path) -> None:
     inkwatch(
         "subscribers",
         "add",
-        "owner@clinic.invalid",
+        "owner@clinic.test",
         "--name",
         "Demo Clinic",
         "--min-severity",

@@ -35,7 +35,7 @@ def samples() -> Path:
 
 # Quick to give up, no spacing: failures show at once and tests stay fast.
 TEST_POLICY = FetchPolicy(
-    user_agent="InkWatch-test/1.0 (contact: tests@example.invalid)",
+    user_agent="InkWatch-test/1.0 (contact: tests@example.test)",
     connect_timeout=2.0,
     read_timeout=2.0,
     total_timeout=3.0,

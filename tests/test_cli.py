@@ -473,7 +473,7 @@ def test_subscribers_commands(tmp_path: Path) -> None:
     assert code == 1 and "is already subscribed" in err and "Traceback" not in err
     runner = CliRunner()
     bad = runner.invoke(cli, ["--db", db, "subscribers", "add", "not-an-address"])
-    assert bad.exit_code == 2 and "is not an email address" in bad.output
+    assert bad.exit_code == 2 and "is not a valid email address" in bad.output
     assert run("--db", db, "subscribers", "pause", "owner@clinic.example")[0] == 0
     _, out, _ = run("--db", db, "subscribers", "list", "--format", "json")
     (row,) = json.loads(out)

@@ -54,15 +54,15 @@ def write_config(
     lines = [
         "[settings]",
         'database = "alerts.db"',
-        'contact = "tests@inkwatch.invalid"',
+        'contact = "tests@inkwatch.test"',
         "host_spacing = 0",
         "retries = 0",
         "connect_timeout = 2",
         "read_timeout = 30",
         "",
         "[email]",
-        'from = "InkWatch <alerts@inkwatch.invalid>"',
-        'admin = "ops@clinic.invalid"',
+        'from = "InkWatch <alerts@inkwatch.test>"',
+        'admin = "ops@clinic.test"',
         f'smtp_host = "{smtp.host}"',
         f"smtp_port = {smtp.port}",
         'smtp_security = "none"',
@@ -96,7 +96,7 @@ def smtp():
 
 
 def subscribe(config: Path, *args: str) -> None:
-    for command in (("init",), ("subscribers", "add", "owner@clinic.invalid", *args)):
+    for command in (("init",), ("subscribers", "add", "owner@clinic.test", *args)):
         result = inkwatch(config, *command)
         assert result.returncode == 0, result.stderr
 
@@ -124,7 +124,7 @@ def test_new_records_are_mailed_within_the_interval_and_never_twice(tmp_path, sm
             code, took = first.stop()
         assert (code, took < 10) == (0, True), first.log()
         subjects = sorted(m.message()["Subject"] for m in mails)
-        assert all(m.rcpt_tos == ("owner@clinic.invalid",) for m in mails)
+        assert all(m.rcpt_tos == ("owner@clinic.test",) for m in mails)
         bodies = [m.message().get_body(("plain",)).get_content() for m in mails]
         assert any("158199" in body for body in bodies), bodies  # the lot the clinic holds
         assert len(set(subjects)) == 2, subjects
@@ -161,7 +161,7 @@ def test_a_failing_source_gets_one_notice_each_way_and_others_keep_their_schedul
         assert code == 0
     subjects = [m.message()["Subject"] for m in notices]
     assert subjects == ["[InkWatch] fda_feed is failing", "[InkWatch] fda_feed recovered"]
-    assert all(m.rcpt_tos == ("ops@clinic.invalid",) for m in notices)
+    assert all(m.rcpt_tos == ("ops@clinic.test",) for m in notices)
     assert smtp.handler.drained() == []
     assert "Connection refused" in notices[0].message().get_body(("plain",)).get_content()
     # While fda_feed failed, the Safety Gate kept its 1 s pace.

@@ -106,7 +106,7 @@ def test_accc_items_with_unreadable_dates_are_kept(caplog: pytest.LogCaptureFixt
 def write_config(folder: Path) -> Path:
     path = folder / "sources.toml"
     path.write_text(
-        '[settings]\ncontact = "tests@example.invalid"\n'
+        '[settings]\ncontact = "tests@example.test"\n'
         '[sources.bad_dates]\nkind = "feed"\nurl = "http://127.0.0.1/feed.xml"\n'
     )
     return path

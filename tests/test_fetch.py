@@ -37,7 +37,7 @@ from monitor.errors import FetchError
 from monitor.fetch import Fetcher, FetchResult, Validators, make_client
 from monitor.model import FetchPolicy
 
-UA = "InkWatch-test/1.0 (+mailto:tests@example.invalid)"
+UA = "InkWatch-test/1.0 (+mailto:tests@example.test)"
 POLICY = FetchPolicy(
     user_agent=UA,
     connect_timeout=2.0,

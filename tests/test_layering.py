@@ -12,6 +12,7 @@ LAYERS = {
     "errors": 0,
     "model": 1,
     "tomlfile": 1,
+    "addresses": 1,
     "config": 2,
     "watchlist": 2,
     "fetch": 2,

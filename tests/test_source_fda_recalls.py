@@ -548,7 +548,7 @@ def test_listing_and_detail_page_fetched_over_loopback(server: HTTPServer) -> No
         interval=timedelta(hours=1),
     )
     policy = FetchPolicy(
-        user_agent="InkWatch-test/1.0 (+mailto:tests@example.invalid)", retries=0, host_spacing=0.0
+        user_agent="InkWatch-test/1.0 (+mailto:tests@example.test)", retries=0, host_spacing=0.0
     )
     with Fetcher(policy) as fetcher:
         listed = parse(fetcher.get(cfg.url).body or b"", cfg)

@@ -38,7 +38,7 @@ SEARCH_URL = f"https://www.gov.uk/api/search.json?{QUERY}"
 CFG = SourceConfig(name="uk_opss", kind="uk_opss", url=SEARCH_URL, interval=timedelta(hours=12))
 CONTENT = "https://www.gov.uk/api/content/product-safety-alerts-reports-recalls/"
 POLICY = FetchPolicy(
-    user_agent="InkWatch-test/1.0 (contact: tests@example.invalid)",
+    user_agent="InkWatch-test/1.0 (contact: tests@example.test)",
     connect_timeout=2.0,
     read_timeout=2.0,
     total_timeout=3.0,

@@ -44,8 +44,7 @@ def big_feed() -> bytes:
 def write_config(folder: Path, url: str = "http://127.0.0.1/feed.xml") -> Path:
     path = folder / "sources.toml"
     path.write_text(
-        f'[settings]\ncontact = "tests@example.invalid"\n'
-        f'[sources.big]\nkind = "feed"\nurl = "{url}"\n'
+        f'[settings]\ncontact = "tests@example.test"\n[sources.big]\nkind = "feed"\nurl = "{url}"\n'
     )
     return path
 

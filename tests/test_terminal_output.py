@@ -63,7 +63,7 @@ def db(tmp_path: Path) -> Path:
 
 def invoke(db: Path, *args: str) -> tuple[str, str]:
     config = db.parent / "sources.toml"
-    config.write_text('[settings]\ncontact = "t@example.invalid"\n[sources.eu_safety_gate]\n')
+    config.write_text('[settings]\ncontact = "t@example.test"\n[sources.eu_safety_gate]\n')
     result = CliRunner().invoke(cli, ["--config", str(config), "--db", str(db), *args])
     assert result.exit_code == 0, result.output
     return result.stdout, result.stderr

@@ -32,7 +32,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from monitor.errors import NotifyError
+from monitor.addresses import normalize_address
+from monitor.errors import ConfigError, NotifyError
 from monitor.model import SEVERITIES, Alert, Verdict
 
 POLICY = email_policy.default.clone(refold_source="none")
@@ -60,7 +61,8 @@ _INVISIBLE = re.compile(
 _URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-_ADDRESS = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})*")
+_DECODE_ROUNDS = 4
+_FOLD = re.compile(r"\r?\n[ \t]")  # a folded header line goes on after a break and a space
 _RAW_HEADER = re.compile(r"[!-~](?:[ -~]|\n )*")  # printable ASCII, folded by us
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
@@ -150,6 +152,20 @@ def one_line(text: str, limit: int) -> str:
     return _cap(flat, limit, cut=len(text) > bound)
 
 
+def header_text(text: str, limit: int) -> str:
+    """``text`` fit for a header value: :func:`one_line` of it after decoding any RFC 2047
+    encoded words, so no decoding done later (by the email package when the value is set,
+    or by a mail reader) can bring back a line break, a control character or a header.
+
+    Every header value made from text InkWatch did not write itself goes through here.
+    """
+    for _ in range(_DECODE_ROUNDS):  # an encoded word may hide another one
+        if "=?" not in text:
+            break
+        text = str(POLICY.header_factory("subject", text[: limit * 8 + 64]))
+    return one_line(text, limit).replace("=?", "= ?")  # what is left is not decoded again
+
+
 def _block(text: str, limit: int) -> str:
     """``text`` as paragraphs: line breaks kept (at most one blank line), controls gone."""
     bound = limit * 2 + 64
@@ -182,18 +198,17 @@ def _listing(values: Sequence[str], limit: int = SHORT_MAX) -> str:
 
 
 def _mailbox(address: str, name: str, where: str) -> Address:
-    address = address.strip()
-    problem = NotifyError(
-        f"{address[:80]!r} is not a plain email address",
-        where=where,
-        hint="use an address like clinic@example.org (ASCII, no display name)",
-    )
-    if len(address) > 254 or not _ADDRESS.fullmatch(address):
-        raise problem
     try:
-        return Address(display_name=one_line(name, SHORT_MAX), addr_spec=address)
+        address = normalize_address(address)
+    except ConfigError as exc:
+        raise NotifyError(exc.message, where=where, hint=exc.hint) from None
+    local, _, domain = address.rpartition("@")
+    try:  # from parts: the email package would refuse an internationalised addr_spec
+        return Address(display_name=header_text(name, SHORT_MAX), username=local, domain=domain)
     except (ValueError, IndexError, HeaderParseError) as error:
-        raise problem from error
+        raise NotifyError(
+            f"{address[:80]!r} cannot be written in a mail header ({error})", where=where
+        ) from error
 
 
 def _sender(sender: str) -> Address:
@@ -232,7 +247,7 @@ def _envelope(
     msg = EmailMessage(policy=POLICY)
     msg["From"] = _sender(sender)
     msg["To"] = _mailbox(recipient.email, recipient.name, "recipient")
-    msg["Subject"] = one_line(subject, SUBJECT_MAX)
+    msg["Subject"] = header_text(subject, SUBJECT_MAX)
     if now is not None:
         msg["Date"] = format_datetime(now)
     _raw_header(msg, "Message-ID", msgid)
@@ -329,6 +344,17 @@ def _fill(msg: EmailMessage, body: _Body, *, with_html: bool = True) -> EmailMes
     msg.set_content(_plain(body), cte="quoted-printable")
     if with_html:
         msg.add_alternative(_html(body), subtype="html", cte="quoted-printable")
+    return _checked(msg)
+
+
+def _checked(msg: EmailMessage) -> EmailMessage:
+    """The last step of every render: each header, as a mail reader will decode it, is one
+    line without control characters. A value that slipped past :func:`header_text` stops
+    the message here instead of reaching a mail server with a header of its own."""
+    for name, value in msg.items():
+        text = _FOLD.sub(" ", str(value))
+        if _SPACES.search(text) or _INVISIBLE.search(text):
+            raise NotifyError(f"unsafe {name} header {text[:80]!r}", where="render")
     return msg
 
 
@@ -589,7 +615,7 @@ def render_digest(
     msgid = digest_message_id(period, recipient.email, domain)
     msg = _envelope(recipient, sender=sender, subject=subject, msgid=msgid, now=now)
     unsubscribe = _list_headers(msg, recipient, sender)
-    msg["X-InkWatch-Digest"] = one_line(period, 60)
+    msg["X-InkWatch-Digest"] = header_text(period, 60)
     noun = "alert" if len(mails) == 1 else "alerts"
     intro = (f"{len(mails)} {noun} about skin pigments, {one_line(period, 60)}.",)
     title = subject.removeprefix(f"{TAG} ")
@@ -621,7 +647,7 @@ def render_notice(
     if len(lines) > NOTICE_LINES:
         text.append(f"… and {len(lines) - NOTICE_LINES} more lines")
     msg.set_content("\n".join([*text, "", "-- ", f"{BRAND}"]) + "\n", cte="quoted-printable")
-    return msg
+    return _checked(msg)
 
 
 def render_test(
