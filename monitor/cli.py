@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from monitor import __version__, sources
+from monitor.addresses import normalize_address
 from monitor.config import (
     Config,
     default_config,
@@ -804,16 +805,12 @@ def _rematch_table(rows: list[dict[str, Any]]) -> Iterable[str]:
 
 # -- subscribers and email --------------------------------------------------------------------
 
-_EMAIL = re.compile(
-    r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
-)
-
 
 def _valid_email(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    value = value.strip()
-    if not _EMAIL.match(value):
-        raise click.BadParameter(f"{value!r} is not an email address (like name@clinic.example)")
-    return value
+    try:
+        return normalize_address(value)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{exc.message} — {exc.hint}") from None
 
 
 @cli.group()
@@ -970,12 +967,28 @@ def notify(app: App, dry_run: bool) -> None:
         click.echo(f"Written to {app.config.email.mbox_path} (no smtp_host is configured).")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--all", "all_", is_flag=True, help="Also the sent rows.")
 @_format_option
-@pass_app
-def outbox(app: App, all_: bool, fmt: str) -> None:
+@click.pass_context
+def outbox(ctx: click.Context, all_: bool, fmt: str) -> None:
     """Queued email: pending, in flight and failed rows, with their errors."""
+    if ctx.invoked_subcommand is None:
+        _list_outbox(ctx.find_object(App), all_, fmt)
+
+
+@outbox.command("retry")
+@click.option("--failed", is_flag=True, help="Also queue the failed rows again.")
+@pass_app
+def outbox_retry(app: App, failed: bool) -> None:
+    """Make waiting email due now (the next `inkwatch notify` or daemon send takes it)."""
+    with app.store() as store, store.transaction():
+        count = store.requeue(datetime.now(UTC).isoformat(timespec="seconds"), failed=failed)
+    noun = "row" if count == 1 else "rows"
+    click.echo(f"{count} outbox {noun} due now; `inkwatch notify` sends them.")
+
+
+def _list_outbox(app: App, all_: bool, fmt: str) -> None:
     states = ("pending", "sending", "failed", "sent") if all_ else ("pending", "sending", "failed")
     with app.store() as store:
         rows = store.outbox(states)

@@ -7,21 +7,24 @@ source that used to yield items is an error ("layout changed?"), not silence.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
-from monitor.errors import Interrupted, MonitorError, ParseError
+from monitor.errors import Interrupted, MonitorError, NotifyError, ParseError
 from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
 from monitor.notify import render
+from monitor.notify.transports import Delivery, Transport
 from monitor.store import Judge, Store, UpsertResult, utcnow
 
 log = logging.getLogger(__name__)
@@ -349,8 +352,15 @@ def ingest_file(
 # -- notify: the outbox → email ---------------------------------------------------------------
 
 STUCK_AFTER = timedelta(minutes=15)  # a row still `sending` after this was cut off by a crash
-MAX_ATTEMPTS = 8
-RETRY_MAX = timedelta(hours=6)
+# How long a message the mail server keeps putting off stays queued: Postfix's default
+# maximal_queue_lifetime. Then it is given up and the operator is told, once.
+QUEUE_LIFETIME = timedelta(days=5)
+# A message the server answered with a 4xx waits 1, 2, 4 … minutes, at most RETRY_MAX.
+# When the server cannot be reached at all nothing waits: every send run tries once to
+# connect, so what is due goes out at the first run after the server is back.
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_MAX = timedelta(minutes=30)
+EXPIRED_NOTICE = "outbox:expired"  # notices row: the last expired outbox row reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,12 +379,13 @@ class NotifyReport:
     retried: int = 0
     failed: int = 0
     notices: int = 0
+    expired: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 def notify(
     store: Store,
-    transport: Any,
+    transport: Transport,
     mail: MailSettings,
     now: datetime | None = None,
     batch: int = 500,
@@ -384,42 +395,78 @@ def notify(
 
     A row is marked sent only after the server accepted its message, in its own
     transaction; a crash between the two leaves it `sending`, and the next run sends it
-    again with the same Message-ID. One recipient's failure never blocks another's.
+    again with the same Message-ID. One row's failure (a refused address, a message that
+    cannot be rendered, a bug) is recorded on that row and the others go on.
     """
     now = now or datetime.now(UTC)
+    if dry_run:
+        return _dry_run(store, transport, mail, now, batch)
     stamp = now.isoformat(timespec="seconds")
     report = NotifyReport()
-    if dry_run:  # show what is due; claim, send and mark nothing
-        with transport:
-            for message, rows in _messages(
-                store.outbox_items(store.due_ids(stamp, batch)), mail, now
-            ):
-                transport.send(message)
-                report.sent += len(rows)
-        return report
     with store.transaction():
         gone = [pid for pid in store.claimers() if not _alive(pid)]
         store.recover_stuck((now - STUCK_AFTER).isoformat(timespec="seconds"), dead=gone)
         items = store.claim_due(stamp, batch, owner=os.getpid())
-    notices = _notices_due(store, mail)
-    if not items and not notices:
+    if not items and not _notices_due(store, mail):
         return report
     with transport:
-        down = None  # set when the server cannot be reached: the rest wait for the next run
-        for message, rows in _messages(items, mail, now):
-            delivery = down or transport.send(message)
-            _record(store, rows, delivery, message, now, report)
-            if not delivery.ok and delivery.code is None:
-                down = delivery
-        for key, state, message in notices:
-            delivery = transport.send(message)
-            if delivery.ok:
-                with store.transaction():
-                    store.set_notice(key, state, stamp)
-                report.notices += 1
-            else:
-                report.errors.append(f"operator notice: {delivery.text}")
+        down = _send_rows(store, transport, items, mail, now, report)
+        if down is None:  # the notices would only fail the same way: they wait with the rows
+            _send_notices(store, transport, mail, stamp, report)
     return report
+
+
+def _dry_run(
+    store: Store, transport: Transport, mail: MailSettings, now: datetime, batch: int
+) -> NotifyReport:
+    """Show what is due; claim, send and mark nothing."""
+    report = NotifyReport()
+    stamp = now.isoformat(timespec="seconds")
+    with transport:
+        for rows, message in _messages(store.outbox_items(store.due_ids(stamp, batch)), mail, now):
+            if isinstance(message, Exception):
+                report.errors.append(f"{rows[0]['subscriber_email']}: {message}")
+                continue
+            transport.send(message)
+            report.sent += len(rows)
+    return report
+
+
+def _send_rows(
+    store: Store,
+    transport: Transport,
+    items: list[dict],
+    mail: MailSettings,
+    now: datetime,
+    report: NotifyReport,
+) -> Delivery | None:
+    """Send each claimed row's message and record the answer; returns the failure that
+    showed the server cannot be reached (the rest of the batch waits), else None."""
+    down = None
+    for rows, message in _messages(items, mail, now):
+        if isinstance(message, Exception):
+            text = f"the message could not be made ({message}); see the log"
+            _record(store, rows, Delivery(False, True, None, text), "", now, report)
+            continue
+        delivery = down or _send(transport, message)
+        _record(store, rows, delivery, str(message["Message-ID"]), now, report)
+        if _unreachable(delivery):
+            down = delivery
+    return down
+
+
+def _send(transport: Transport, message: EmailMessage) -> Delivery:
+    """``transport.send``; an error nobody foresaw fails this message only."""
+    try:
+        return transport.send(message)
+    except Exception as exc:  # a bug while sending one message must not stop the batch
+        log.exception("sending %s failed", message["Message-ID"])
+        return Delivery(False, True, None, f"internal error while sending ({exc!r})")
+
+
+def _unreachable(delivery: Delivery) -> bool:
+    """No answer from the server at all (refused, timed out, dropped): not about a message."""
+    return not delivery.ok and not delivery.permanent and delivery.code is None
 
 
 def _alive(pid: int) -> bool:
@@ -433,52 +480,95 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _messages(items: list[dict], mail: MailSettings, now: datetime) -> Iterator[tuple]:
-    """(message, outbox rows it covers): one per row, or one digest per subscriber."""
+def _messages(
+    items: list[dict], mail: MailSettings, now: datetime
+) -> Iterator[tuple[list[dict], EmailMessage | Exception]]:
+    """(outbox rows, their message): one per row, or one digest per subscriber. A row whose
+    message cannot be rendered comes with the error instead, and the others go on."""
+    for rows, make in _drafts(items, mail, now):
+        try:
+            yield rows, make()
+        except NotifyError as exc:
+            log.warning("outbox row %d: %s", rows[0]["outbox_id"], exc)
+            yield rows, exc
+        except Exception as exc:  # one alert's odd data must not keep the others from going
+            log.exception("outbox row %d could not be rendered", rows[0]["outbox_id"])
+            yield rows, exc
+
+
+def _drafts(
+    items: list[dict], mail: MailSettings, now: datetime
+) -> Iterator[tuple[list[dict], Callable[[], EmailMessage]]]:
     digests: dict[int, list[dict]] = {}
     for item in items:
         if item["subscriber_mode"] == "immediate":
             yield (
-                render.render_alert(
-                    _alert_mail(item), _recipient(item), sender=mail.sender, domain=mail.domain
-                ),
                 [item],
+                functools.partial(
+                    render.render_alert,
+                    _alert_mail(item),
+                    _recipient(item),
+                    sender=mail.sender,
+                    domain=mail.domain,
+                ),
             )
         else:
             digests.setdefault(item["subscriber_id"], []).append(item)
     for rows in digests.values():
-        period = _period(rows[0]["subscriber_mode"], now)
-        message = render.render_digest(
-            [_alert_mail(r) for r in rows],
-            _recipient(rows[0]),
-            sender=mail.sender,
-            domain=mail.domain,
-            period=period,
-        )
-        yield message, rows
+        yield rows, functools.partial(_digest, rows, mail, now)
+
+
+def _digest(rows: list[dict], mail: MailSettings, now: datetime) -> EmailMessage:
+    return render.render_digest(
+        [_alert_mail(r) for r in rows],
+        _recipient(rows[0]),
+        sender=mail.sender,
+        domain=mail.domain,
+        period=_period(rows[0]["subscriber_mode"], now),
+    )
 
 
 def _record(
-    store: Store, rows: list[dict], delivery: Any, message: Any, now: datetime, report: NotifyReport
+    store: Store,
+    rows: list[dict],
+    delivery: Delivery,
+    message_id: str,
+    now: datetime,
+    report: NotifyReport,
 ) -> None:
+    stamp = now.isoformat(timespec="seconds")
     with store.transaction():
         for row in rows:
             if delivery.ok:
-                store.mark_sent(
-                    row["outbox_id"], str(message["Message-ID"]), now.isoformat(timespec="seconds")
-                )
+                store.mark_sent(row["outbox_id"], message_id, stamp)
                 report.sent += 1
-            elif delivery.permanent or row["attempts"] >= MAX_ATTEMPTS:
+            elif delivery.permanent:
                 store.mark_failed(row["outbox_id"], delivery.text)
                 report.failed += 1
+            elif _past_lifetime(row, now):
+                days = QUEUE_LIFETIME.days
+                text = f"given up after {days} days of temporary failures; last: {delivery.text}"
+                store.mark_failed(row["outbox_id"], text, expired=True)
+                report.failed += 1
+                report.expired += 1
             else:
-                wait = min(timedelta(minutes=2 ** (row["attempts"] - 1)), RETRY_MAX)
-                store.mark_retry(
-                    row["outbox_id"], delivery.text, (now + wait).isoformat(timespec="seconds")
-                )
+                retry = (now + _wait(row, delivery)).isoformat(timespec="seconds")
+                store.mark_retry(row["outbox_id"], delivery.text, retry, stamp)
                 report.retried += 1
     if not delivery.ok:
         report.errors.append(f"{rows[0]['subscriber_email']}: {delivery.text}")
+
+
+def _past_lifetime(row: dict, now: datetime) -> bool:
+    since = row.get("failing_since")
+    return since is not None and now - datetime.fromisoformat(since) >= QUEUE_LIFETIME
+
+
+def _wait(row: dict, delivery: Delivery) -> timedelta:
+    """How long a row waits after a temporary failure (see RETRY_FIRST)."""
+    if _unreachable(delivery):
+        return timedelta(0)
+    return min(RETRY_FIRST * 2 ** min(max(row["attempts"] - 1, 0), 16), RETRY_MAX)
 
 
 def _alert_mail(item: dict) -> Any:
@@ -510,36 +600,89 @@ def _period(mode: str, now: datetime) -> str:
     return f"weekly {year}-W{week:02d}"
 
 
-def _notices_due(store: Store, mail: MailSettings) -> list[tuple[str, str, Any]]:
-    """One notice when a source starts failing (N runs in a row), one when it recovers."""
+def _send_notices(
+    store: Store, transport: Transport, mail: MailSettings, stamp: str, report: NotifyReport
+) -> None:
+    for key, state, message in _notices_due(store, mail):
+        delivery = _send(transport, message)
+        if delivery.ok:
+            with store.transaction():
+                store.set_notice(key, state, stamp)
+            report.notices += 1
+        else:
+            report.errors.append(f"operator notice: {delivery.text}")
+
+
+def _notices_due(store: Store, mail: MailSettings) -> list[tuple[str, str, EmailMessage]]:
+    """What the operator must hear: a source failing (N runs in a row) or recovered, and
+    email given up after the queue lifetime. Each is sent once."""
     if not mail.admin:
         return []
-    due = []
     admin = render.Recipient(email=mail.admin)
+    due = []
     for state in store.source_states():
-        key, failing = f"source:{state['source']}", state["consecutive_failures"]
-        known = store.notice_state(key)
-        if failing >= mail.failure_notice_after and known != "failing":
-            kind, stamp = "failing", state["last_error_at"]
-            subject = f"[InkWatch] {state['source']} is failing"
-            lines = [
-                f"InkWatch could not read {state['source']} {failing} times in a row.",
-                f"Last error: {state['last_error']}",
-                "Other sources go on; you will get one more message when it recovers.",
-            ]
-        elif failing == 0 and known == "failing":
-            kind, stamp = "ok", state["last_success"]
-            subject = f"[InkWatch] {state['source']} recovered"
-            lines = [f"{state['source']} works again (last success {state['last_success']})."]
-        else:
-            continue
-        notice = render.render_notice(
-            subject,
-            lines,
-            admin,
-            sender=mail.sender,
-            domain=mail.domain,
-            key=f"{key}:{kind}:{stamp}",
-        )
-        due.append((key, kind, notice))
-    return due
+        notice = _source_notice(store, state, mail)
+        if notice is not None:
+            key, kind, stamp, subject, lines = notice
+            message = render.render_notice(
+                subject,
+                lines,
+                admin,
+                sender=mail.sender,
+                domain=mail.domain,
+                key=f"{key}:{kind}:{stamp}",
+            )
+            due.append((key, kind, message))
+    expired = _expired_notice(store, mail, admin)
+    return due + ([expired] if expired else [])
+
+
+def _source_notice(
+    store: Store, state: dict[str, Any], mail: MailSettings
+) -> tuple[str, str, str, str, list[str]] | None:
+    """(key, kind, stamp, subject, lines) of a source's notice, if one is due."""
+    key, failing = f"source:{state['source']}", state["consecutive_failures"]
+    known = store.notice_state(key)
+    if failing >= mail.failure_notice_after and known != "failing":
+        lines = [
+            f"InkWatch could not read {state['source']} {failing} times in a row.",
+            f"Last error: {state['last_error']}",
+            "Other sources go on; you will get one more message when it recovers.",
+        ]
+        subject = f"[InkWatch] {state['source']} is failing"
+        return key, "failing", state["last_error_at"], subject, lines
+    if failing == 0 and known == "failing":
+        lines = [f"{state['source']} works again (last success {state['last_success']})."]
+        subject = f"[InkWatch] {state['source']} recovered"
+        return key, "ok", state["last_success"], subject, lines
+    return None
+
+
+def _expired_notice(
+    store: Store, mail: MailSettings, admin: render.Recipient
+) -> tuple[str, str, EmailMessage] | None:
+    """One notice for the rows given up since the last such notice."""
+    rows = store.expired_rows(int(store.notice_state(EXPIRED_NOTICE) or 0))
+    if not rows:
+        return None
+    last = rows[-1]["id"]
+    count = f"{len(rows)} email" + ("s" if len(rows) > 1 else "")
+    lines = [
+        f"InkWatch gave up on {count} after trying for {QUEUE_LIFETIME.days} days: "
+        "the mail server did not accept them.",
+        f"Last error: {rows[-1]['last_error']}",
+        "",
+        *(f"- to {row['email']}: {row['title']}" for row in rows[:50]),
+        *([f"- … and {len(rows) - 50} more"] if len(rows) > 50 else []),
+        "",
+        "Once the mail server works, `inkwatch outbox retry --failed` queues them again.",
+    ]
+    message = render.render_notice(
+        f"[InkWatch] {count} not delivered",
+        lines,
+        admin,
+        sender=mail.sender,
+        domain=mail.domain,
+        key=f"{EXPIRED_NOTICE}:{last}",
+    )
+    return EXPIRED_NOTICE, str(last), message

@@ -244,8 +244,22 @@ ON alerts BEGIN
 END;
 """
 
+# Version 5: how long a row has been failing. A row that the mail server keeps refusing for
+# a while (``failing_since``: its first temporary failure) is given up after the queue
+# lifetime; ``expired`` marks those, so the operator hears of them once.
+_SCHEMA_OUTBOX_LIFETIME = """
+ALTER TABLE outbox ADD COLUMN failing_since TEXT;
+ALTER TABLE outbox ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3, _SCHEMA_4)
+MIGRATIONS: tuple[str, ...] = (
+    _SCHEMA_1,
+    _SCHEMA_2,
+    _SCHEMA_3,
+    _SCHEMA_4,
+    _SCHEMA_OUTBOX_LIFETIME,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -643,7 +657,7 @@ class Store:
         marks = ",".join("?" * len(ids))
         cursor = self.db.execute(
             f"SELECT o.id AS outbox_id, o.revision AS outbox_revision, o.updated AS is_update, "
-            f"o.attempts, o.state, o.last_error, o.subscriber AS subscriber_id, "
+            f"o.attempts, o.state, o.last_error, o.failing_since, o.subscriber AS subscriber_id, "
             f"s.email AS subscriber_email, s.name AS subscriber_name, s.mode AS subscriber_mode, "
             f"a.* FROM outbox o JOIN alerts a ON a.num = o.alert "
             f"JOIN subscribers s ON s.id = o.subscriber WHERE o.id IN ({marks}) ORDER BY o.id",
@@ -663,16 +677,48 @@ class Store:
             [now or utcnow(), message_id, outbox_id],
         )
 
-    def mark_retry(self, outbox_id: int, error: str, next_attempt: str) -> None:
+    def mark_retry(self, outbox_id: int, error: str, next_attempt: str, now: str) -> None:
+        """A temporary failure: try again at ``next_attempt``; the first one starts the
+        row's time in the queue (``failing_since``)."""
         self.db.execute(
-            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt = ? WHERE id = ?",
-            [error, next_attempt, outbox_id],
+            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt = ?, "
+            "failing_since = coalesce(failing_since, ?) WHERE id = ?",
+            [error, next_attempt, now, outbox_id],
         )
 
-    def mark_failed(self, outbox_id: int, error: str) -> None:
+    def mark_failed(self, outbox_id: int, error: str, *, expired: bool = False) -> None:
+        """A row given up: refused for good, or (``expired``) failing for too long."""
         self.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", [error, outbox_id]
+            "UPDATE outbox SET state = 'failed', last_error = ?, expired = ? WHERE id = ?",
+            [error, int(expired), outbox_id],
         )
+
+    def expired_rows(self, after: int) -> list[dict[str, Any]]:
+        """Rows given up for failing too long, with id above ``after`` (oldest first)."""
+        cursor = self.db.execute(
+            "SELECT o.id, o.failing_since, o.last_error, s.email, a.title FROM outbox o "
+            "JOIN alerts a ON a.num = o.alert JOIN subscribers s ON s.id = o.subscriber "
+            "WHERE o.expired = 1 AND o.state = 'failed' AND o.id > ? ORDER BY o.id",
+            [after],
+        )
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor]
+
+    def requeue(self, now: str, *, failed: bool = False) -> int:
+        """Waiting rows become due ``now``; with ``failed``, failed rows go back in the
+        queue too, with a fresh queue lifetime. Returns how many rows changed."""
+        now = stamp(now)
+        count = self.db.execute(
+            "UPDATE outbox SET next_attempt = ? WHERE state = 'pending' AND next_attempt > ?",
+            [now, now],
+        ).rowcount
+        if failed:
+            count += self.db.execute(
+                "UPDATE outbox SET state = 'pending', next_attempt = ?, failing_since = NULL, "
+                "expired = 0 WHERE state = 'failed'",
+                [now],
+            ).rowcount
+        return count
 
     def outbox(self, states: Sequence[str] = ("pending", "sending", "failed")) -> list[dict]:
         marks = ",".join("?" * len(states))

@@ -36,6 +36,7 @@ SERVER_NAME = "smtp.test"  # aiosmtpd would otherwise ask DNS for the machine's 
 # Entries for RecordingHandler.data_script besides plain reply strings like "451 4.3.0 Busy".
 HANG_UP = "hang up"  # close the connection after the message was received, without replying
 ACCEPT_AND_HANG_UP = "accept and hang up"  # reply 250 (and record), then close the connection
+ACCEPT_NO_REPLY = "accept, no reply"  # record the message, then never answer (the 250 is lost)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class RecordingHandler:
         self.data_script: collections.deque[str] = collections.deque()
         self.received: queue.Queue[Received] = queue.Queue()
         self.disconnected: queue.Queue[tuple[str, int]] = queue.Queue()
+        self.delay = 0.0  # seconds to wait before answering each DATA (a slow server)
         self._peers: list[tuple[str, int]] = []
 
     @property
@@ -128,6 +130,11 @@ class RecordingHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         action = self.data_script.popleft() if self.data_script else "250 OK: queued"
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if action == ACCEPT_NO_REPLY:
+            self.received.put(self._record(session, envelope))
+            await asyncio.sleep(3600)  # ended when the client gives up or the server stops
         if action == HANG_UP:
             server.transport.close()  # the reply below is never sent: the client sees EOF
             return "421 closing"
@@ -212,7 +219,8 @@ class SmtpTestServer:
     ``implicit_tls``: a server context for SMTPS (TLS from the first byte);
     ``starttls``: a server context offered through STARTTLS (required when
     ``require_starttls``); ``authenticator``: e.g. PasswordAuthenticator, offered without
-    TLS on loopback unless ``auth_require_tls``.
+    TLS on loopback unless ``auth_require_tls``; ``smtputf8``: offer SMTPUTF8 (RFC 6531;
+    on by default).
     """
 
     def __init__(
@@ -225,9 +233,13 @@ class SmtpTestServer:
         authenticator: Any = None,
         auth_required: bool = False,
         auth_require_tls: bool = False,
+        smtputf8: bool = True,
     ) -> None:
         self.handler = handler or RecordingHandler()
-        options: dict[str, Any] = {"auth_require_tls": auth_require_tls}
+        options: dict[str, Any] = {
+            "auth_require_tls": auth_require_tls,
+            "enable_SMTPUTF8": smtputf8,
+        }
         if starttls is not None:
             options.update(tls_context=starttls, require_starttls=require_starttls)
         if authenticator is not None:

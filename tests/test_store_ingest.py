@@ -219,7 +219,7 @@ def test_version_3_database_upgrades_to_4(tmp_path: Path) -> None:
     _write_as_version_3(path, alerts)
 
     with Store.open(path) as store:
-        assert store.schema_version == 4
+        assert store.schema_version == store_module.SCHEMA_VERSION
         assert searched(store, "tattoo") == sorted(a.ref for a in alerts)
         assert store.alert(alerts[2].id[:6])["ref"] == alerts[2].ref
         assert store.integrity_check() == "ok"
