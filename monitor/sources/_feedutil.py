@@ -87,14 +87,25 @@ def parse_feed(payload: bytes, where: str) -> feedparser.FeedParserDict:
 def load_json(payload: bytes, where: str) -> Any:
     """Decode a JSON payload; an HTML page or broken JSON becomes a ParseError."""
     reject_html(payload, where, "JSON")
+    return decode_json(payload, where, hint="check that the source's url points at the JSON API")
+
+
+def decode_json(payload: bytes | str, where: str, *, what: str = "payload", hint: str) -> Any:
+    """``json.loads`` whose every failure is a ParseError naming ``where``: broken JSON,
+    bad UTF-8, a number too long to convert (Python's 4,300-digit limit) and nesting too
+    deep for the decoder (a JSON bomb) all say what is wrong instead of a traceback."""
     try:
         return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(
-            f"payload is not valid JSON: {exc}",
-            where=where,
-            hint="check that the source's url points at the JSON API",
-        ) from exc
+    except RecursionError:
+        problem = "nested too deeply to read"
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, 5,000-digit numbers
+        problem = f"not valid JSON ({_short(exc)})"
+    raise ParseError(f"the {what} is {problem}", where=where, hint=hint)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def clean_text(value: Any) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -42,6 +41,7 @@ from bs4 import BeautifulSoup, Tag
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
+from monitor.sources._feedutil import decode_json
 from monitor.sources._text import clean, space_sentences, strip_tags, unique, value
 
 log = logging.getLogger(__name__)
@@ -189,12 +189,7 @@ def _listing(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Fo
 
 
 def _data(payload: bytes, cfg: SourceConfig) -> list[Any]:
-    try:
-        document = json.loads(payload.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ParseError(
-            f"the listing is not valid JSON ({exc})", where=cfg.name, hint=_HINT_LISTING
-        ) from exc
+    document = decode_json(payload, cfg.name, what="listing", hint=_HINT_LISTING)
     if isinstance(document, list):
         raise ParseError(
             'got a JSON list (Drupal AJAX commands?), not the DataTables object with "data"',

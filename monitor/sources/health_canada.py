@@ -14,7 +14,6 @@ those categories (e.g. "Beauty and personal care"); an empty list keeps every re
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import zlib
 from collections.abc import Iterator, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
+from monitor.sources._feedutil import decode_json
 from monitor.sources._text import clean, is_missing, space_sentences, unique, value
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,7 @@ def _records(payload: bytes, where: str) -> list[Any]:
     if head.startswith("<"):
         kind = "an HTML page" if head.startswith(("<!doctype html", "<html")) else "markup"
         raise ParseError(f"got {kind}, not the open-data JSON", where=where, hint=_HINT_URL)
-    try:
-        records = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"the payload is not valid JSON ({exc})", where=where) from exc
+    records = decode_json(text, where, hint=_HINT_URL)
     if not isinstance(records, list):
         raise ParseError(
             f"expected a JSON array of records, got a JSON {type(records).__name__}",
