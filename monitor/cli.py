@@ -933,14 +933,25 @@ def _transport(app: App, dry_run: bool) -> Any:
 
 def _mail_settings(app: App) -> Any:
     from monitor import pipeline
+    from monitor.notify import render
 
     email = app.config.email
     domain = parseaddr(email.from_addr)[1].rpartition("@")[2] or "inkwatch.invalid"
+    watchlist = app.watchlist
+    clinic = render.Clinic(
+        lots=watchlist.lots,
+        classes={c.name: c.kind for c in watchlist.contaminants},
+        regulators={
+            cfg.name: sources.REGISTRY[cfg.kind].title or cfg.name
+            for cfg in app.config.sources.values()
+        },
+    )
     return pipeline.MailSettings(
         sender=email.from_addr,
         domain=domain,
         admin=email.admin,
         failure_notice_after=email.failure_notice_after,
+        clinic=clinic,
     )
 
 

@@ -112,6 +112,7 @@ class SourceKind:
     url: str
     interval: str = "6h"
     options: Mapping[str, Any] = field(default_factory=dict)
+    title: str = ""  # the regulator as people know it, for mail ("EU Safety Gate")
 
 
 @dataclass(frozen=True, slots=True)

@@ -371,6 +371,7 @@ class MailSettings:
     domain: str
     admin: str = ""
     failure_notice_after: int = 3
+    clinic: render.Clinic = field(default_factory=render.Clinic)  # lots, notes, regulator names
 
 
 @dataclass(slots=True)
@@ -506,8 +507,8 @@ def _drafts(
                 [item],
                 functools.partial(
                     render.render_alert,
-                    _alert_mail(item),
-                    _recipient(item),
+                    _alert_mail(item, mail),
+                    _recipient(item, mail),
                     sender=mail.sender,
                     domain=mail.domain,
                 ),
@@ -520,8 +521,8 @@ def _drafts(
 
 def _digest(rows: list[dict], mail: MailSettings, now: datetime) -> EmailMessage:
     return render.render_digest(
-        [_alert_mail(r) for r in rows],
-        _recipient(rows[0]),
+        [_alert_mail(r, mail) for r in rows],
+        _recipient(rows[0], mail),
         sender=mail.sender,
         domain=mail.domain,
         period=_period(rows[0]["subscriber_mode"], now),
@@ -571,7 +572,7 @@ def _wait(row: dict, delivery: Delivery) -> timedelta:
     return min(RETRY_FIRST * 2 ** min(max(row["attempts"] - 1, 0), 16), RETRY_MAX)
 
 
-def _alert_mail(item: dict) -> Any:
+def _alert_mail(item: dict, mail: MailSettings) -> render.AlertMail:
     verdict = Verdict(
         relevant=bool(item["relevant"]),
         severity=item["severity"],
@@ -585,11 +586,16 @@ def _alert_mail(item: dict) -> Any:
         verdict=verdict,
         first_seen=item["first_seen"],
         updated=bool(item["is_update"]),
+        clinic=mail.clinic,
     )
 
 
-def _recipient(item: dict) -> Any:
-    return render.Recipient(email=item["subscriber_email"], name=item["subscriber_name"])
+def _recipient(item: dict, mail: MailSettings) -> render.Recipient:
+    """The subscriber; unsubscribe requests go to the operator, who can act on them."""
+    unsubscribe = f"mailto:{mail.admin}?subject=unsubscribe" if mail.admin else ""
+    return render.Recipient(
+        email=item["subscriber_email"], name=item["subscriber_name"], unsubscribe=unsubscribe
+    )
 
 
 def _period(mode: str, now: datetime) -> str:

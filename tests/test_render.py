@@ -13,10 +13,11 @@ from email.parser import BytesParser
 import pytest
 
 from monitor.errors import NotifyError
-from monitor.model import Alert, Match, Verdict
+from monitor.model import Alert, Lot, Match, Verdict
 from monitor.notify.render import (
     SUBJECT_MAX,
     AlertMail,
+    Clinic,
     Recipient,
     alert_subject,
     digest_message_id,
@@ -29,13 +30,21 @@ from monitor.notify.render import (
 
 SENDER = "InkWatch <alerts@inkwatch.example.org>"
 DOMAIN = "inkwatch.example.org"
-ANNA = Recipient("anna@example.org", "Müller, Anna")
+OPS = "mailto:ops@inkwatch.example.org?subject=unsubscribe"  # [email] admin reads it
+ANNA = Recipient("anna@example.org", "Müller, Anna", OPS)
 LEAD = (
     "The product has an excessive concentration of lead (measured value: 0.0002% by weight). "
     "Lead is harmful to human health, accumulates in the body and may affect breast-fed or "
     "unborn children. The product does not comply with the REACH Regulation."
 )
 URL = "https://ec.europa.eu/safety-gate-alerts/screen/webReport/alertDetail/10093819"
+
+
+CLINIC = Clinic(
+    lots=(Lot("Dynamic Color", "Dynamic Ultra White", "WUL-020124-D1", "two bottles, PMU room"),),
+    classes={"Lead": "metal", "Benzyl alcohol": "preservative", "Pseudomonas": "microbial"},
+    regulators={"eu_safety_gate": "EU Safety Gate"},
+)
 
 
 def dynamic_white() -> AlertMail:
@@ -64,7 +73,7 @@ def dynamic_white() -> AlertMail:
         ),
         reasons=("You hold lot WUL-020124-D1 of Dynamic Ultra White.",),
     )
-    return AlertMail(alert.id, 1, alert, verdict, "2025-04-19T06:00:00+00:00")
+    return AlertMail(alert.id, 1, alert, verdict, "2025-04-19T06:00:00+00:00", clinic=CLINIC)
 
 
 def with_alert(mail: AlertMail, **changes: object) -> AlertMail:
@@ -98,11 +107,24 @@ def render(mail: AlertMail, recipient: Recipient = ANNA) -> EmailMessage:
     return reparse(render_alert(mail, recipient, sender=SENDER, domain=DOMAIN))
 
 
+HELD_ADVICE = (
+    "Take the bottles of lot WUL-020124-D1 off the shelf now, keep them apart and label them "
+    '"do not use". Keep them rather than throwing them away: the supplier or the regulator may '
+    "ask for them. Note which clients were treated with this lot and when."
+)
+CHEMICAL_ADVICE = (
+    "This is a chemical risk: a substance restricted in tattoo and PMU inks (in the EU, REACH "
+    "Annex XVII entry 75). It can cause allergic reactions and longer-term harm; stop using the "
+    "product."
+)
 SIGNATURE = "-- "  # the conventional signature separator ends in a space
 EXPECTED_PLAIN = f"""\
 Tattoo ink — Dynamic — Dynamic Ultra White
 ==========================================
+Hello Müller, Anna,
 Critical — Withdrawal: Dynamic Ultra White
+You hold lot WUL-020124-D1.
+Your note on lot WUL-020124-D1: two bottles, PMU room
 
 What
   Tattoo ink — Dynamic — Dynamic Ultra White
@@ -113,11 +135,11 @@ Who
   Brands: Dynamic
   Country: Luxembourg
   Category: Chemical products
-  Source: eu_safety_gate
+  Source: EU Safety Gate
   Reference: SR/01445/25
 
 Lots
-  - WUL-020124-D1 (your lot)
+  - WUL-020124-D1 (your lot: two bottles, PMU room)
   - 5056419518501
 
 Hazard
@@ -125,7 +147,11 @@ Hazard
   - Chemical
   - Serious risk
 
-What to do
+What we advise
+  - {HELD_ADVICE}
+  - {CHEMICAL_ADVICE}
+
+What EU Safety Gate says to do
   Withdrawal of the product from the market
 
 Why you got this
@@ -138,11 +164,11 @@ Why you got this
 
 The regulator's notice
   {URL}
-  Source: eu_safety_gate, published 2025-04-18
+  Source: EU Safety Gate, published 2025-04-18
 
 {SIGNATURE}
-InkWatch sent this to anna@example.org: you subscribed to its ink safety alerts.
-To unsubscribe, write to alerts@inkwatch.example.org with the subject "unsubscribe".
+InkWatch sent this to anna@example.org, which is on its list for ink safety alerts.
+To unsubscribe, write to ops@inkwatch.example.org with the subject "unsubscribe".
 """
 
 
@@ -156,12 +182,12 @@ def test_headers_of_an_alert() -> None:
     mail = dynamic_white()
     msg = render(mail)
     assert msg["Subject"] == (
-        "[InkWatch] Withdrawal — Dynamic Ultra White (lots WUL-020124-D1, 5056419518501) — Lead"
+        "[InkWatch] Critical — your lot WUL-020124-D1 — Dynamic Ultra White — Lead"
     )
     assert msg["Message-ID"] == message_id(mail.alert_id, 1, "anna@example.org", DOMAIN)
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["X-InkWatch-Alert"] == f"{mail.alert_id}/1"
-    assert msg["List-Unsubscribe"] == ("<mailto:alerts@inkwatch.example.org?subject=unsubscribe>")
+    assert msg["List-Unsubscribe"] == f"<{OPS}>"
     assert msg["List-Unsubscribe-Post"] is None
     assert msg["Date"] is None  # the transport adds it
     assert msg["From"].addresses[0].addr_spec == "alerts@inkwatch.example.org"
@@ -186,7 +212,7 @@ def test_to_with_comma_and_umlaut_is_encoded() -> None:
 def test_html_part_escapes_and_links_the_notice() -> None:
     body = html_part(render(dynamic_white()))
     assert f'<a href="{URL}">' in body
-    assert "<strong>WUL-020124-D1 (your lot)</strong>" in body
+    assert "<strong>WUL-020124-D1 (your lot: two bottles, PMU room)</strong>" in body
     assert "<img" not in body and "<script" not in body.lower()
 
 
@@ -196,24 +222,23 @@ def test_html_part_escapes_and_links_the_notice() -> None:
         (
             {"action": "Recall of the product from end users", "lots": ("12024090", "12026090")},
             False,
-            "[InkWatch] Recall — Dynamic Ultra White (lots 12024090, 12026090) — Lead",
+            "[InkWatch] Critical — Recall — Dynamic Ultra White (lots 12024090, 12026090) — Lead",
         ),
         (
             {"lots": ("A1", "B2", "C3", "D4", "WUL-020124-D1")},
             True,
-            "[InkWatch] Withdrawal — Dynamic Ultra White "
-            "(lots WUL-020124-D1, A1, B2 +2 more) — Lead",
+            "[InkWatch] Critical — your lot WUL-020124-D1 — Dynamic Ultra White — Lead",
         ),
         (
             {"action": "", "category": "", "lots": (), "products": ("Color Black",)},
             False,
-            "[InkWatch] Alert — Dynamic Color Black — Lead",
+            "[InkWatch] Critical — Alert — Dynamic Color Black — Lead",
         ),
         (
             {"action": "", "category": "Import alert 66-40", "brands": (), "products": ()},
             True,
-            "[InkWatch] Import alert — Tattoo ink — Dynamic — Dynamic Ultra White "
-            "(lots WUL-020124-D1, 5056419518501) — Lead",
+            "[InkWatch] Critical — your lot WUL-020124-D1 — Tattoo ink — Dynamic — "
+            "Dynamic Ultra White — Lead",
         ),
     ],
 )
@@ -230,7 +255,7 @@ def test_subjects(changes: dict[str, object], held: bool, subject: str) -> None:
 
 def test_a_held_lot_inside_a_combined_lot_is_marked_and_first() -> None:
     mail = with_alert(dynamic_white(), lots=("777", "12024090/WUL-020124-D1"))
-    assert "(lots 12024090/WUL-020124-D1, 777)" in alert_subject(mail)
+    assert "— your lot 12024090/WUL-020124-D1 —" in alert_subject(mail)
     assert "  - 12024090/WUL-020124-D1 (your lot)\n  - 777\n" in plain(render(mail))
 
 
@@ -259,7 +284,8 @@ def test_header_injection_in_title_and_brand_is_impossible() -> None:
     mail = dataclasses.replace(mail, alert_id="id\r\nBcc: y@example.com")
     msg = render_alert(mail, ANNA, sender=SENDER, domain=DOMAIN)
     assert_no_bcc(msg)
-    assert reparse(msg)["Subject"].startswith("[InkWatch] Withdrawal — Evil Bcc: x@example.com")
+    subject = reparse(msg)["Subject"]
+    assert subject.startswith("[InkWatch] Critical — your lot WUL-020124-D1 — Evil Bcc: x@")
     digest = render_digest([mail], ANNA, sender=SENDER, domain=DOMAIN, period=evil)
     assert_no_bcc(digest)
     notice = render_notice(evil, [evil], ANNA, sender=SENDER, domain=DOMAIN, key=evil)
@@ -281,9 +307,8 @@ def test_hostile_recipient_values_are_refused_or_neutralised() -> None:
     )
     msg = render_alert(dynamic_white(), sneaky, sender=SENDER, domain=DOMAIN)
     assert_no_bcc(msg)
-    assert reparse(msg)["List-Unsubscribe"] == (
-        "<mailto:alerts@inkwatch.example.org?subject=unsubscribe>"
-    )
+    assert reparse(msg)["List-Unsubscribe"] is None  # no address anybody reads
+    assert "ask whoever runs InkWatch for you to remove you" in plain(msg)
 
 
 def test_html_from_the_source_is_escaped() -> None:
@@ -326,7 +351,7 @@ def test_huge_fields_are_capped() -> None:
     )
     msg = render(mail)
     assert len(msg["Subject"]) <= 160
-    assert "Ink…" in msg["Subject"] and "+9998 more" in msg["Subject"]
+    assert "Ink…" in msg["Subject"] and "your lot WUL-020124-D1" in msg["Subject"]
     assert len(render_alert(mail, ANNA, sender=SENDER, domain=DOMAIN).as_bytes()) < 250_000
     digest = render_digest([mail] * 50, ANNA, sender=SENDER, domain=DOMAIN, period="daily x")
     assert len(digest.as_bytes()) < 2_000_000
@@ -336,7 +361,8 @@ def test_subject_cap_for_a_1_mb_title() -> None:
     mail = with_alert(dynamic_white(), title="x" * 1_000_000, brands=(), products=())
     subject = render(mail)["Subject"]
     assert len(subject) <= SUBJECT_MAX <= 160
-    assert subject.startswith("[InkWatch] Withdrawal — xxx") and "x… (lots" in subject
+    assert subject.startswith("[InkWatch] Critical — your lot WUL-020124-D1 — xxx")
+    assert subject.endswith("x… — Lead")
 
 
 def test_message_id_is_stable_per_alert_revision_and_recipient() -> None:
@@ -358,9 +384,7 @@ def test_message_id_is_stable_per_alert_revision_and_recipient() -> None:
 def test_one_click_unsubscribe_only_for_https() -> None:
     link = "https://inkwatch.example.org/unsubscribe?token=" + "a1" * 60
     msg = render(dynamic_white(), Recipient("anna@example.org", unsubscribe=link))
-    assert msg["List-Unsubscribe"] == (
-        f"<{link}>, <mailto:alerts@inkwatch.example.org?subject=unsubscribe>"
-    )
+    assert msg["List-Unsubscribe"] == f"<{link}>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f"To unsubscribe, open {link}" in plain(msg)
     mailto = Recipient("anna@example.org", unsubscribe="mailto:leave@example.org?subject=stop")
@@ -444,3 +468,36 @@ def test_test_email() -> None:
     assert msg["List-Unsubscribe"] and msg["Auto-Submitted"] == "auto-generated"
     assert "This is a test email from InkWatch." in plain(msg)
     assert msg.as_bytes(policy=policy.SMTP).count(b"\r\n") > 10
+
+
+def test_the_subject_names_the_most_serious_hazard_and_advice_follows_the_class() -> None:
+    mail = dynamic_white()
+    first_preservative = (
+        Match("contaminant", "Benzyl alcohol", "hazards", "benzyl alcohol"),
+        Match("contaminant", "Lead", "hazards", "lead above the REACH limit"),
+    )
+    no_lot = dataclasses.replace(
+        mail.verdict, severity="high", matches=(Match("brand", "Dynamic", "brands", "Dynamic"),)
+    )
+    mail = dataclasses.replace(
+        mail, verdict=dataclasses.replace(no_lot, matches=no_lot.matches + first_preservative)
+    )
+    mail = with_alert(mail, lots=("A1",))
+    assert alert_subject(mail) == (
+        "[InkWatch] High — Withdrawal — Dynamic Ultra White (lot A1) — Lead"
+    )
+    text = plain(render(mail))
+    assert "Check your shelves for this product" in text and CHEMICAL_ADVICE in text
+    microbial = dataclasses.replace(
+        mail.verdict, matches=(Match("contaminant", "Pseudomonas", "hazards", "Pseudomonas"),)
+    )
+    text = plain(render(dataclasses.replace(mail, verdict=microbial)))
+    assert "skin infections" in text and CHEMICAL_ADVICE not in text
+
+
+def test_no_greeting_without_a_name_and_the_source_name_without_a_regulator_name() -> None:
+    mail = dataclasses.replace(dynamic_white(), clinic=Clinic())
+    text = plain(render(mail, Recipient("anna@example.org")))
+    assert "Hello" not in text
+    assert "Source: eu_safety_gate, published" in text
+    assert "ask whoever runs InkWatch for you to remove you" in text

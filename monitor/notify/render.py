@@ -22,8 +22,8 @@ import hashlib
 import html
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy as email_policy
 from email.errors import HeaderParseError
@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from monitor.addresses import normalize_address
 from monitor.errors import ConfigError, NotifyError
-from monitor.model import SEVERITIES, Alert, Verdict
+from monitor.model import SEVERITIES, Alert, Lot, Verdict
 
 POLICY = email_policy.default.clone(refold_source="none")
 BRAND = "InkWatch"
@@ -80,12 +80,56 @@ _ORDER = tuple(reversed(SEVERITIES))  # critical first
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who gets a message. ``unsubscribe``: a ``mailto:`` address or an http(s) URL for
-    List-Unsubscribe; empty means "write to the sender with the subject unsubscribe"."""
+    """Who gets a message. ``unsubscribe``: a ``mailto:`` address somebody reads or an
+    http(s) URL, for List-Unsubscribe; empty means "ask whoever runs InkWatch"."""
 
     email: str
     name: str = ""
     unsubscribe: str = ""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """What the clinic's own files tell a mail: the lots it holds (with its notes), the
+    class of each watched contaminant, and each source's regulator by name."""
+
+    lots: tuple[Lot, ...] = ()
+    classes: Mapping[str, str] = field(default_factory=dict)  # contaminant name → class
+    regulators: Mapping[str, str] = field(default_factory=dict)  # source name → "EU Safety Gate"
+
+
+# Contaminant classes, the most serious first: what a subject names when an alert has several.
+HAZARD_ORDER = (
+    "microbial",
+    "metal",
+    "aromatic_amine",
+    "pah",
+    "restricted_pigment",
+    "other",
+    "preservative",
+)
+_HELD_ADVICE = (
+    "Take the bottles of {lots} off the shelf now, keep them apart and label them "
+    '"do not use". Keep them rather than throwing them away: the supplier or the regulator '
+    "may ask for them. Note which clients were treated with this lot and when."
+)
+_BRAND_ADVICE = (
+    "Check your shelves for this product and compare its lot numbers with the ones listed "
+    "above. Stop using any bottle whose lot is listed."
+)
+_CLASS_ADVICE = {
+    "microbial": (
+        "Microbes in ink can cause skin infections that show days to weeks after a session "
+        "(redness, swelling, pustules or a rash that does not heal). Ask clients treated with "
+        "this ink to see a doctor if they notice such signs, and to mention the ink."
+    ),
+    "chemical": (
+        "This is a chemical risk: a substance restricted in tattoo and PMU inks (in the EU, "
+        "REACH Annex XVII entry 75). It can cause allergic reactions and longer-term harm; "
+        "stop using the product."
+    ),
+    "other": "Stop using the product until the supplier confirms which lots are affected.",
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +143,7 @@ class AlertMail:
     verdict: Verdict
     first_seen: str
     updated: bool = False
+    clinic: Clinic = field(default_factory=Clinic)
 
 
 # -- identities --------------------------------------------------------------------------
@@ -225,14 +270,18 @@ def _raw_header(msg: EmailMessage, name: str, value: str) -> None:
 
 
 def _unsubscribe(recipient: Recipient, sender: Address) -> tuple[str, str, bool]:
-    """(List-Unsubscribe value, the footer's sentence, one-click https?)."""
+    """(List-Unsubscribe value or "", the footer's sentence, one-click https?).
+
+    Only an address somebody reads (``recipient.unsubscribe``: the operator's, from
+    ``[email] admin``) or a web link is offered: without one the footer says whom to ask,
+    and the message has no List-Unsubscribe that nothing would answer.
+    """
     target = recipient.unsubscribe.strip()
-    fallback = f"mailto:{sender.addr_spec}?subject=unsubscribe"
     if _link(target):
-        header = f"<{target}>,\n <{fallback}>"
+        header = f"<{target}>"
         return header, f"To unsubscribe, open {target}", target.lower().startswith("https:")
     if not (target.lower().startswith("mailto:") and _URI.fullmatch(target)):
-        target = fallback
+        return "", "To stop these emails, ask whoever runs InkWatch for you to remove you.", False
     address, _, query = target[len("mailto:") :].partition("?")
     subject = one_line(parse_qs(query).get("subject", [""])[0], SHORT_MAX)
     sentence = f"To unsubscribe, write to {one_line(unquote(address), SHORT_MAX)}"
@@ -258,7 +307,8 @@ def _envelope(
 def _list_headers(msg: EmailMessage, recipient: Recipient, sender: str) -> str:
     """Add List-Unsubscribe (and -Post for one-click https); return the footer sentence."""
     header, sentence, one_click = _unsubscribe(recipient, _sender(sender))
-    _raw_header(msg, "List-Unsubscribe", header)
+    if header:
+        _raw_header(msg, "List-Unsubscribe", header)
     if one_click:
         _raw_header(msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     return sentence
@@ -405,11 +455,14 @@ def _lot_phrase(lots: Sequence[tuple[str, bool]], total: int, shown: int = 3) ->
     return ("lot " if total == 1 else "lots ") + ", ".join(names) + more
 
 
-def main_hazard(alert: Alert, verdict: Verdict) -> str:
-    """The first contaminant found, else the first hazard text's first sentence, short."""
-    for match in verdict.matches:
-        if match.kind == "contaminant":
-            return one_line(match.term, 60)
+def main_hazard(alert: Alert, verdict: Verdict, classes: Mapping[str, str] | None = None) -> str:
+    """The most serious contaminant found (see HAZARD_ORDER; the first one when their class
+    is not known), else the first hazard text's first sentence, short."""
+    found = [m.term for m in verdict.matches if m.kind == "contaminant"]
+    if found:
+        rank = {kind: n for n, kind in enumerate(HAZARD_ORDER)}
+        known = classes or {}
+        return one_line(min(found, key=lambda term: rank.get(known.get(term, ""), 99)), 60)
     for hazard in alert.hazards[:LIST_MAX]:
         sentence = re.split(r"[.;:!?](?:\s|$)|\s\(", one_line(hazard, 400))[0]
         if sentence:
@@ -418,14 +471,22 @@ def main_hazard(alert: Alert, verdict: Verdict) -> str:
 
 
 def alert_subject(mail: AlertMail) -> str:
-    """One line: "[InkWatch] Recall — Brand Product (lots A, B) — hazard", capped."""
+    """One line, the key fact first: "[InkWatch] Critical — your lot L — Product — hazard",
+    or "[InkWatch] High — Recall — Product (lots A, B) — hazard", capped."""
     alert = mail.alert
     label = _label(alert) or "(untitled)"
     lots = ordered_lots(alert, mail.verdict)
-    if lots:
-        total = len(lots) + max(0, len(alert.lots) - LOTS_SCANNED)
-        label += f" ({_lot_phrase(lots, total)})"
-    parts = [notice_kind(alert), label, main_hazard(alert, mail.verdict)]
+    mine = [lot for lot, held in lots if held]
+    if mine:
+        lead = f"your lot {mine[0]}" + (f" +{len(mine) - 1} more" if len(mine) > 1 else "")
+    else:
+        lead = notice_kind(alert)
+        if lots:
+            total = len(lots) + max(0, len(alert.lots) - LOTS_SCANNED)
+            label += f" ({_lot_phrase(lots, total)})"
+    severity = one_line(mail.verdict.severity or "", 20).capitalize()
+    hazard = main_hazard(alert, mail.verdict, mail.clinic.classes)
+    parts = [severity, lead, label, hazard]
     prefix = "Updated: " if mail.updated else ""
     return one_line(prefix + f"{TAG} " + " — ".join(p for p in parts if p), SUBJECT_MAX)
 
@@ -442,25 +503,41 @@ def _what(alert: Alert) -> tuple[_Item, ...]:
     return (*items, *_texts((alert.summary,), LONG_MAX))
 
 
-def _who(alert: Alert) -> tuple[_Item, ...]:
+def regulator_name(alert: Alert, clinic: Clinic) -> str:
+    """The regulator as people know it ("EU Safety Gate"), else the source's name."""
+    return one_line(clinic.regulators.get(alert.source) or alert.source, SHORT_MAX)
+
+
+def _who(alert: Alert, clinic: Clinic) -> tuple[_Item, ...]:
     rows = (
         ("Brands", _listing(alert.brands)),
         ("Country", one_line(alert.country, SHORT_MAX)),
         ("Category", one_line(alert.category, SHORT_MAX)),
-        ("Source", one_line(alert.source, SHORT_MAX)),
+        ("Source", regulator_name(alert, clinic)),
         ("Reference", one_line(alert.ref, SHORT_MAX)),
     )
     return tuple(_Item(f"{name}: {value}") for name, value in rows if value)
 
 
-def _lot_items(alert: Alert, verdict: Verdict) -> tuple[_Item, ...]:
+def lot_notes(lots: Sequence[tuple[str, bool]], clinic: Clinic) -> dict[str, str]:
+    """The clinic's own note for each of its lots among ``lots`` (lot → note)."""
+    notes = {_lot_key(held.lot): one_line(held.note, SHORT_MAX) for held in clinic.lots}
+    found = {lot: notes.get(_lot_key(lot), "") for lot, mine in lots if mine}
+    return {lot: note for lot, note in found.items() if note}
+
+
+def _lot_items(alert: Alert, verdict: Verdict, clinic: Clinic) -> tuple[_Item, ...]:
     lots = ordered_lots(alert, verdict)
     if not lots:
         return (_Item("The notice names no lot numbers."),)
-    items = [
-        _Item(f"{lot} (your lot)" if mine else lot, bullet=True, strong=mine)
-        for lot, mine in lots[:LIST_MAX]
-    ]
+    notes = lot_notes(lots, clinic)
+
+    def shown(lot: str, mine: bool) -> str:
+        if not mine:
+            return lot
+        return f"{lot} (your lot: {notes[lot]})" if lot in notes else f"{lot} (your lot)"
+
+    items = [_Item(shown(lot, mine), bullet=True, strong=mine) for lot, mine in lots[:LIST_MAX]]
     total = len(lots) + max(0, len(alert.lots) - LOTS_SCANNED)
     if total > LIST_MAX:
         items.append(_Item(f"and {total - LIST_MAX} more", bullet=True))
@@ -487,42 +564,76 @@ def _when(alert: Alert, first_seen: str) -> str:
     return f"first seen {seen}" if seen else ""
 
 
-def _regulator(alert: Alert, first_seen: str) -> tuple[_Item, ...]:
+def _advice(mail: AlertMail) -> tuple[_Item, ...]:
+    """What the clinic should do: for its own lots, for a watched brand, per hazard class."""
+    alert, verdict, clinic = mail.alert, mail.verdict, mail.clinic
+    mine = [lot for lot, held in ordered_lots(alert, verdict) if held]
+    advice = []
+    if mine:
+        advice.append(
+            _HELD_ADVICE.format(lots=("lot " if len(mine) == 1 else "lots ") + ", ".join(mine[:5]))
+        )
+    elif verdict.severity in ("high", "critical"):
+        advice.append(_BRAND_ADVICE)
+    classes = {
+        clinic.classes.get(m.term, "other") for m in verdict.matches if m.kind == "contaminant"
+    }
+    if "microbial" in classes:
+        advice.append(_CLASS_ADVICE["microbial"])
+    if classes - {"microbial", "preservative", "other"}:
+        advice.append(_CLASS_ADVICE["chemical"])
+    if not advice:
+        advice.append(_CLASS_ADVICE["other"])
+    return tuple(_Item(text, bullet=True) for text in advice)
+
+
+def _regulator(alert: Alert, first_seen: str, clinic: Clinic) -> tuple[_Item, ...]:
     url = one_line(alert.url, URL_MAX)
     link = _link(alert.url)
     items = [_Item(url, url=link) if url else _Item("The notice has no web address.")]
     if url and not link:
         items[0] = _Item(f"{url} (not a web link)")
-    source = ", ".join(
-        x for x in (one_line(alert.source, SHORT_MAX), _when(alert, first_seen)) if x
-    )
+    source = ", ".join(x for x in (regulator_name(alert, clinic), _when(alert, first_seen)) if x)
     return (*items, _Item(f"Source: {source}")) if source else tuple(items)
 
 
 def _alert_body(mail: AlertMail, recipient: Recipient, unsubscribe: str) -> _Body:
-    alert, verdict = mail.alert, mail.verdict
+    alert, verdict, clinic = mail.alert, mail.verdict, mail.clinic
     headline = f"{notice_kind(alert)}: {_label(alert) or '(untitled)'}"
     severity = one_line(verdict.severity or "", 20)
-    intro = [f"{severity.capitalize()} — {headline}" if severity else headline]
+    intro = _greeting(recipient)
+    intro.append(f"{severity.capitalize()} — {headline}" if severity else headline)
+    lots = ordered_lots(alert, verdict)
+    mine = [lot for lot, held in lots if held]
+    if mine:
+        intro.append(f"You hold {_lot_phrase([(lot, True) for lot in mine], len(mine))}.")
+    intro += [f"Your note on lot {lot}: {note}" for lot, note in lot_notes(lots, clinic).items()]
     if mail.updated:
         intro.append("The regulator updated this notice since we last wrote to you about it.")
+    action = _texts((alert.action,), ACTION_MAX) or (_Item("The notice does not say."),)
     sections = (
         _Section("What", _what(alert)),
-        _Section("Who", _who(alert)),
-        _Section("Lots", _lot_items(alert, verdict)),
+        _Section("Who", _who(alert, clinic)),
+        _Section("Lots", _lot_items(alert, verdict, clinic)),
         _Section("Hazard", _texts(alert.hazards[:HAZARDS_MAX], LONG_MAX, bullet=True)),
-        _Section("What to do", _texts((alert.action,), ACTION_MAX)),
+        _Section("What we advise", _advice(mail)),
+        _Section(f"What {regulator_name(alert, clinic)} says to do", action),
         _Section("Why you got this", _why(verdict)),
-        _Section("The regulator's notice", _regulator(alert, mail.first_seen)),
+        _Section("The regulator's notice", _regulator(alert, mail.first_seen, clinic)),
     )
     title = one_line(alert.title, TITLE_MAX) or _label(alert) or "(untitled)"
     return _Body(title, tuple(intro), sections, _footer(recipient, unsubscribe))
 
 
+def _greeting(recipient: Recipient) -> list[str]:
+    name = one_line(recipient.name, SHORT_MAX)
+    return [f"Hello {name},"] if name else []
+
+
 def _footer(recipient: Recipient, unsubscribe: str) -> tuple[str, ...]:
     address = one_line(recipient.email, SHORT_MAX)
     return (
-        f"{BRAND} sent this to {address}: you subscribed to its ink safety alerts.",
+        f"{BRAND} sent this to {address}, which is on its list for ink safety alerts.",
         unsubscribe,
     )
 
@@ -572,7 +683,7 @@ def _digest_entry(mail: AlertMail) -> list[_Item]:
     if lots:
         names = ", ".join(f"{lot} (your lot)" if mine else lot for lot, mine in lots[:10])
         items.append(_Item(f"Lots: {names}" + (" …" if len(lots) > 10 else ""), level=1))
-    hazard = main_hazard(alert, verdict)
+    hazard = main_hazard(alert, verdict, mail.clinic.classes)
     if hazard:
         items.append(_Item(f"Hazard: {hazard}", level=1))
     if verdict.reasons:
@@ -596,7 +707,7 @@ def _digest_sections(mails: Sequence[AlertMail]) -> tuple[_Section, ...]:
         heading = f"{severity.capitalize()} ({len(group)})" if severity else f"Other ({len(group)})"
         sections.append(_Section(heading, tuple(items)))
     if len(mails) > DIGEST_MAX:
-        more = _Item(f"and {len(mails) - DIGEST_MAX} more alerts: run `inkwatch list` to see them")
+        more = _Item(f"and {len(mails) - DIGEST_MAX} more alerts: run `inkwatch alerts` to see them")
         sections.append(_Section("More", (more,)))
     return tuple(sections)
 

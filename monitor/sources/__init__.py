@@ -18,6 +18,7 @@ Parser = Callable[[bytes, SourceConfig], Iterator[Alert | Skipped | Follow]]
 _KINDS = (
     SourceKind(
         name="eu_safety_gate",
+        title="EU Safety Gate",
         description="EU Safety Gate (ex-RAPEX) weekly reports, XML",
         module="monitor.sources.eu_safety_gate",
         url="https://ec.europa.eu/safety-gate-alerts/api/download/weeklyReport/list/xml/en",
@@ -25,6 +26,7 @@ _KINDS = (
     ),
     SourceKind(
         name="fda_recalls",
+        title="US FDA",
         description="US FDA recalls and safety alerts: recalls RSS → Cosmetics listing → notices",
         module="monitor.sources.fda_recalls",
         url="https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/recalls/rss.xml",
@@ -40,6 +42,7 @@ _KINDS = (
     ),
     SourceKind(
         name="health_canada",
+        title="Health Canada",
         description="Health Canada Recalls and Safety Alerts, open-data bulk JSON",
         module="monitor.sources.health_canada",
         url=(
@@ -51,6 +54,7 @@ _KINDS = (
     ),
     SourceKind(
         name="uk_opss",
+        title="UK OPSS",
         description="UK OPSS product safety alerts, reports and recalls (GOV.UK search + content)",
         module="monitor.sources.uk_opss",
         url=(
@@ -64,6 +68,7 @@ _KINDS = (
     ),
     SourceKind(
         name="oecd_recalls",
+        title="OECD GlobalRecalls",
         description="OECD GlobalRecalls portal: 7-day RSS or search JSON (ids and links only)",
         module="monitor.sources.oecd_recalls",
         url="https://globalrecalls.oecd.org/ws/rss.xqy",
@@ -71,6 +76,7 @@ _KINDS = (
     ),
     SourceKind(
         name="accc_recalls",
+        title="Product Safety Australia (ACCC)",
         description="Product Safety Australia (ACCC) recalls RSS",
         module="monitor.sources.accc_recalls",
         url="https://www.productsafety.gov.au/rss/feed.xml/psa_recall",
@@ -78,6 +84,7 @@ _KINDS = (
     ),
     SourceKind(
         name="federal_register",
+        title="US Federal Register",
         description="US Federal Register: FDA documents about tattoo inks (regulatory notices)",
         module="monitor.sources.federal_register",
         url=(
