@@ -707,7 +707,9 @@ def _digest_sections(mails: Sequence[AlertMail]) -> tuple[_Section, ...]:
         heading = f"{severity.capitalize()} ({len(group)})" if severity else f"Other ({len(group)})"
         sections.append(_Section(heading, tuple(items)))
     if len(mails) > DIGEST_MAX:
-        more = _Item(f"and {len(mails) - DIGEST_MAX} more alerts: run `inkwatch alerts` to see them")
+        more = _Item(
+            f"and {len(mails) - DIGEST_MAX} more alerts: run `inkwatch alerts` to see them"
+        )
         sections.append(_Section("More", (more,)))
     return tuple(sections)
 
