@@ -7,6 +7,7 @@ error's exit code (2 for configuration). ``--debug`` shows the traceback instead
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import logging
@@ -844,7 +845,9 @@ def subscribers_add(
     since: str | None,
 ) -> None:
     """Add a subscriber. Alerts seen before they were added are history and not mailed."""
+    _check_sources(app, sources_)
     with app.store(create=True) as store, store.transaction():
+        _check_countries(store, country)
         store.add_subscriber(
             email,
             name=name,
@@ -855,6 +858,35 @@ def subscribers_add(
             since=parse_when(since) if since else None,
         )
     click.echo(f"Added {email} ({mode}, {min_severity} and above).")
+
+
+def _check_sources(app: App, names: Sequence[str]) -> None:
+    """A --source filter must name a source of sources.toml: a typo would mean no mail."""
+    known = sorted(app.config.sources)
+    for name in names:
+        if name not in app.config.sources:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(
+                f"--source {name!r} is not a source in {app.config_path}",
+                hint=f"{hint}the sources are: {', '.join(known)}",
+            )
+
+
+def _check_countries(store: Store, countries: Sequence[str]) -> None:
+    """A --country filter must be a country some alert carries (once there are alerts)."""
+    known = store.countries()
+    if not countries or not known:
+        return
+    folded = {country.casefold(): country for country in known}
+    for country in countries:
+        if country.casefold() not in folded:
+            close = difflib.get_close_matches(country.casefold(), list(folded), n=3)
+            examples = ", ".join(folded[c] for c in close) or ", ".join(sorted(known)[:8])
+            raise ConfigError(
+                f"--country {country!r} is on none of the {store.count_alerts():,} alerts stored",
+                hint=f"write it as the regulators do, e.g. {examples}",
+            )
 
 
 @subscribers.command("list")

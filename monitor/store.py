@@ -937,6 +937,11 @@ class Store:
         )
         self._write_matches(items)
 
+    def countries(self) -> set[str]:
+        """Every country an alert carries, as the regulators wrote it."""
+        cursor = self.db.execute("SELECT DISTINCT country FROM alerts WHERE country != ''")
+        return {row[0] for row in cursor}
+
     def count_alerts(self, source: str | None = None) -> int:
         if source is None:
             return self.db.execute("SELECT count(*) FROM alerts").fetchone()[0]

@@ -546,3 +546,28 @@ def relevant_verdict() -> Verdict:
         (Match("brand", "Intenze", "brands", "Intenze"),),
         ("It names Intenze, a brand on your watchlist.",),
     )
+
+
+def test_subscriber_filters_are_checked_when_typed(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        '[sources.eu_safety_gate]\nkind = "eu_safety_gate"\n'
+        '[sources.health_canada]\nkind = "health_canada"\n',
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "alerts.db")
+    base = ["--config", str(config), "--db", db, "subscribers", "add", "a@clinic.example"]
+    runner = CliRunner()
+    typo = runner.invoke(cli, [*base, "--source", "eu_safty_gate"])
+    assert typo.exit_code == 2
+    assert "--source 'eu_safty_gate' is not a source in" in typo.stderr
+    assert "did you mean eu_safety_gate?" in typo.stderr
+    with Store.open(Path(db)) as store, store.transaction():
+        store.upsert_alerts(
+            [Alert(source="eu_safety_gate", ref="1", title="Ink", country="Germany")],
+            now="2026-01-01T00:00:00+00:00",
+        )
+    wrong = runner.invoke(cli, [*base, "--country", "Germnay"])
+    assert wrong.exit_code == 2 and "e.g. Germany" in wrong.stderr
+    fine = runner.invoke(cli, [*base, "--country", "germany", "--source", "health_canada"])
+    assert fine.exit_code == 0, fine.output
