@@ -1067,10 +1067,14 @@ def test_email(app: App, address: str) -> None:
     with _transport(app, False) as transport:
         delivery = transport.send(message)
     if not delivery.ok:
-        kind = "refused it for good" if delivery.permanent else "could not take it now"
+        # A failure to connect or log in is not the message's fault, whatever its code.
+        kind = "refused the message" if delivery.permanent else "did not take the message"
+        hint = "check [email] in sources.toml and INKWATCH_SMTP_PASSWORD"
+        if "starttls" in delivery.text.lower() and app.config.email.smtp_security == "none":
+            hint = 'the server wants encryption: set smtp_security = "starttls" in [email]'
         raise MonitorError(
             f"the mail server {kind}: {delivery.text}",
-            hint="check [email] in sources.toml and INKWATCH_SMTP_PASSWORD",
+            hint=None if " — " in delivery.text else hint,  # the text may carry its own
         )
     where = app.config.email.smtp_host or str(app.config.email.mbox_path)
     click.echo(f"Sent to {address} through {where}: {delivery.text or 'accepted'}")

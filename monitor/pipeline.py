@@ -651,7 +651,8 @@ def _source_notice(
     known = store.notice_state(key)
     if failing >= mail.failure_notice_after and known != "failing":
         lines = [
-            f"InkWatch could not read {state['source']} {failing} times in a row.",
+            f"InkWatch could not read {state['source']} "
+            + ("once." if failing == 1 else f"{failing} times in a row."),
             f"Last error: {state['last_error']}",
             "Other sources go on; you will get one more message when it recovers.",
         ]

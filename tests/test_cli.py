@@ -14,6 +14,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from loopback import tls_server_context
+from smtp_server import SmtpTestServer
 
 from monitor import __version__
 from monitor.cli import ProgressLine, backfill_start, cli, parse_when
@@ -526,6 +528,23 @@ def test_test_email_to_the_mbox(tmp_path: Path) -> None:
     )
     assert code == 0 and out.startswith("Sent to owner@clinic.example through")
     assert "Test email" in (tmp_path / "m.mbox").read_text()
+
+
+def test_test_email_says_what_the_server_wants_once(tmp_path: Path) -> None:
+    """A server that demands STARTTLS (530) while smtp_security is "none": one hint."""
+    with SmtpTestServer(starttls=tls_server_context(tmp_path), require_starttls=True) as server:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[email]\nfrom = "alerts@inkwatch.test"\nsmtp_host = "{server.host}"\n'
+            f'smtp_port = {server.port}\nsmtp_security = "none"\n',
+            encoding="utf-8",
+        )
+        args = ("--config", str(config), "--db", str(tmp_path / "a.db"), "test-email")
+        result = CliRunner().invoke(cli, [*args, "owner@clinic.example"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the mail server did not take the message: 530 ")
+    assert 'set smtp_security = "starttls" in [email]' in result.stderr
+    assert result.stderr.count(" — ") == 1 and result.stderr.count("\n") == 1
 
 
 def ingest_alert() -> Alert:
