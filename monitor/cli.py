@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -595,6 +596,18 @@ def _csv_cell(value: Any) -> Any:
     return terminal_safe(value) if isinstance(value, str) else value
 
 
+def _wrapped(text: Any, indent: int, limit: int = 1200) -> Iterable[str]:
+    """``text`` in full (up to ``limit`` characters), wrapped to the table width under an
+    indent: an error message is read whole, never cut at the column edge."""
+    flat = one_line(text)
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    pad = " " * indent
+    yield from textwrap.wrap(
+        flat, TABLE_WIDTH, initial_indent=pad, subsequent_indent=pad, break_on_hyphens=False
+    )
+
+
 def _cut(text: Any, width: int) -> str:
     text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -629,7 +642,7 @@ def _sources_table(rows: list[dict[str, Any]]) -> Iterable[str]:
             f"{success:<19} {row['consecutive_failures']:>5} {items:>6} {upcoming}"
         )
         if row["last_error"]:
-            yield f"    last error: {_cut(row['last_error'], TABLE_WIDTH - 16)}"
+            yield from _wrapped(f"last error: {row['last_error']}", 4)
 
 
 # -- matching ---------------------------------------------------------------------------------
@@ -1186,7 +1199,7 @@ def _status_lines(rows: list[dict[str, Any]]) -> Iterable[str]:
     for f in s["failing"]:
         runs = "run" if f["consecutive_failures"] == 1 else "runs"
         yield f"  {one_line(f['source'])}: {f['consecutive_failures']} {runs} in a row"
-        yield f"    {_cut(f['last_error'], TABLE_WIDTH - 4)}"
+        yield from _wrapped(f["last_error"], 4)
     box = s["outbox"]
     yield f"Outbox:    {box['pending']} pending, {box['sending']} sending, {box['failed']} failed"
     yield f"Database:  {s['database']}, {s['database_bytes'] / 1e6:.1f} MB, {s['alerts']:,} alerts"

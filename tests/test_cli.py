@@ -590,3 +590,17 @@ def test_subscriber_filters_are_checked_when_typed(tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "e.g. Germany" in wrong.stderr
     fine = runner.invoke(cli, [*base, "--country", "germany", "--source", "health_canada"])
     assert fine.exit_code == 0, fine.output
+
+
+def test_sources_and_status_show_a_long_error_whole(tmp_path: Path) -> None:
+    db = tmp_path / "alerts.db"
+    error = "https://regulator.example/" + "a" * 150 + ": the server sent nothing " + "b " * 60
+    with Store.open(db) as store, store.transaction():
+        store.record_failure("eu_safety_gate", error.strip())
+    for command in ("sources", "status"):
+        code, out, _ = run("--db", str(db), command)
+        assert code == 0
+        lines = [line for line in out.splitlines() if line.startswith("    ")]
+        assert all(len(line) <= 100 for line in out.splitlines()), out
+        joined = "".join("".join(lines).split()).replace("lasterror:", "")
+        assert "".join(error.split()) in joined, out
