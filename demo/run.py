@@ -156,7 +156,8 @@ def run_demo(www: Path) -> None:
         "--min-severity",
         "medium",
     )
-    print("\n(First poll of each source: what is already published is a baseline, not news.)")
+    print("\n(First poll of each source: what is already published is history and is not")
+    print(" mailed, except what is urgent for the clinic now: here, a lot it holds.)")
     inkwatch("fetch")
     inkwatch("alerts", "--relevant")
     inkwatch("show", "--format", "table", *critical_alert_id())

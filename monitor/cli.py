@@ -745,6 +745,7 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     judge = app.judge
     changed: list[dict[str, Any]] = []
     rising: list[tuple[int, int, Alert, Verdict]] = []
+    relevant: list[tuple[int, int, Alert, Verdict]] = []
     seen = 0
     with app.store(queues_mail=True) as store, store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
@@ -753,6 +754,8 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
                 continue
             seen += 1
             verdict = judge(alert)
+            if queue_mail and verdict.severity == "critical":
+                relevant.append((num, revision, alert, verdict))
             if not _verdict_changed(stored, verdict):
                 continue
             batch.append((num, revision, verdict))
@@ -767,13 +770,34 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
             if _more_severe(verdict.severity, stored.get("severity")):
                 rising.append((num, revision, alert, verdict))
         store.replace_verdicts(batch)
-        queued = store.enqueue_rematched(rising) if queue_mail else 0
+        queued = store.enqueue_rematched(rising, missed=relevant) if queue_mail else 0
     click.echo(f"Re-evaluated {seen} alerts against {app.watchlist_path}: {len(changed)} changed.")
     for line in _rematch_table(changed):
         click.echo(line)
+    lowered = _lowered(changed)
+    if lowered:
+        click.echo(lowered)
     if queue_mail:
         noun = "message" if queued == 1 else "messages"
         click.echo(f"{queued} {noun} queued: run `inkwatch notify` to send them.")
+
+
+def _lowered(changed: list[dict[str, Any]]) -> str:
+    """One line when the new watchlist made alerts less severe, or ``""``."""
+    steps: dict[str, int] = {}
+    for row in changed:
+        if _more_severe(row["was"], row["severity"]):
+            step = f"{row['was']} → {row['severity'] or 'not relevant'}"
+            steps[step] = steps.get(step, 0) + 1
+    if not steps:
+        return ""
+    count = sum(steps.values())
+    noun = "alert is" if count == 1 else "alerts are"
+    detail = ", ".join(f"{n} {step}" for step, n in steps.items())
+    return (
+        f"Note: {count} {noun} now less severe ({detail}) — if you did not mean to drop a "
+        "lot or brand from the watchlist, put it back and run `inkwatch rematch` again."
+    )
 
 
 def _more_severe(now: str | None, before: str | None) -> bool:

@@ -496,19 +496,24 @@ class Store:
         if writes.updates:
             self.db.conn.executemany(_UPDATE, writes.updates)
         self._write_matches(verdicts)
-        if via == "poll":  # history (a backfill, an import) is never mailed
+        if via == "poll":
             self._enqueue(news, now)
+        elif via == "baseline":  # history, except what is urgent for this clinic now
+            self._enqueue([n for n in news if _urgent_now(n, now)], now)
+        # a backfill or a file import is history: never mailed
         return last
 
     # -- the outbox -------------------------------------------------------------------------
 
-    def _enqueue(self, news: list[_News], now: str) -> None:
-        """One outbox row per relevant alert and subscriber who wants it (same transaction)."""
+    def _enqueue(self, news: list[_News], now: str, only: dict[str, Any] | None = None) -> None:
+        """One outbox row per relevant alert and subscriber who wants it (same transaction);
+        ``only``: for that one subscriber."""
         news = [n for n in news if n.verdict is not None and n.verdict.relevant]
         if not news:
             return
+        news.sort(key=_most_severe_first)  # the held lot is the first message out
         rows = []
-        for subscriber in self.subscribers(active_only=True):
+        for subscriber in [only] if only else self.subscribers(active_only=True):
             for item in news:
                 if _wants(subscriber, item, now):
                     due = _digest_due(subscriber["mode"], now, self.digests)
@@ -521,15 +526,34 @@ class Store:
         )
 
     def enqueue_rematched(
-        self, items: Iterable[tuple[int, int, Alert, Verdict]], now: str | None = None
+        self,
+        items: Iterable[tuple[int, int, Alert, Verdict]],
+        now: str | None = None,
+        *,
+        missed: Iterable[tuple[int, int, Alert, Verdict]] = (),
     ) -> int:
         """Queue mail for alerts that newly concern subscribers after a watchlist change
-        (`rematch --notify`: the person asked, so their age does not hold them back)."""
+        (`rematch --notify`: the person asked, so their age does not hold them back).
+
+        ``items`` rose in this rematch. ``missed``: stored alerts; each one about a lot the
+        clinic holds (critical) is queued for a subscriber it concerns who never had mail
+        about it, so a plain `rematch` before this one does not use up the held lot."""
+        now = stamp(now)
         before = self.total_changes
-        self._enqueue(
-            [_News(n, r, alert, verdict, None) for n, r, alert, verdict in items], stamp(now)
-        )
+        self._enqueue([_News(n, r, alert, verdict, None) for n, r, alert, verdict in items], now)
+        held = [item for item in missed if item[3].relevant and item[3].severity == "critical"]
+        for subscriber in self.subscribers(active_only=True) if held else ():
+            told = self._told(subscriber["id"])
+            news = [_News(*item, None) for item in held if item[0] not in told]
+            self._enqueue(news, now, only=subscriber)
         return self.total_changes - before
+
+    def _told(self, subscriber: int) -> set[int]:
+        """The alerts ``subscriber`` has an outbox row for, at any revision."""
+        cursor = self.db.execute(
+            "SELECT DISTINCT alert FROM outbox WHERE subscriber = ?", [subscriber]
+        )
+        return {row[0] for row in cursor}
 
     def add_subscriber(
         self,
@@ -1188,6 +1212,30 @@ def _wants(subscriber: dict[str, Any], item: _News, now: str) -> bool:
     if first_seen < subscriber["since"]:
         return False  # history for this person
     return item.previous is None or _matters_more(item.previous, item.alert, verdict)
+
+
+# What a source's first poll mails although it is history: an alert about a lot the
+# clinic holds (critical), however old, and one about a brand it watches (high) published
+# in the last RECENT_BRAND_ALERT. Everything else it finds stays silent.
+RECENT_BRAND_ALERT = timedelta(days=90)
+
+
+def _urgent_now(item: _News, now: str) -> bool:
+    verdict, published = item.verdict, item.alert.published
+    if verdict is None or not verdict.relevant:
+        return False
+    if verdict.severity == "critical":
+        return True
+    if verdict.severity != "high" or published is None:
+        return False
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return datetime.fromisoformat(now) - published <= RECENT_BRAND_ALERT
+
+
+def _most_severe_first(item: _News) -> int:
+    severity = item.verdict.severity if item.verdict else None
+    return -SEVERITIES.index(severity) if severity in SEVERITIES else 1
 
 
 def _matters_more(previous: tuple, alert: Alert, verdict: Verdict) -> bool:

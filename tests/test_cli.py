@@ -21,7 +21,7 @@ from monitor.config import kind_defaults
 from monitor.model import Alert, Match, Verdict
 from monitor.pipeline import ingest_file
 from monitor.sources import REGISTRY
-from monitor.store import Store
+from monitor.store import AlertQuery, Store
 
 REPORT_499 = Path("eu_safety_gate") / "weekly_report_499.xml"
 
@@ -440,7 +440,7 @@ def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> 
     run("--db", db, "subscribers", "add", "owner@clinic.example")
     code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
     assert code == 0 and "1 changed" in out and "critical" in out
-    assert "1 message queued" in out
+    assert "1 message queued" in out and "less severe" not in out
     with Store.open(db) as store:
         (row,) = store.outbox()
     assert row["email"] == "owner@clinic.example" and row["state"] == "pending"
@@ -448,6 +448,40 @@ def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> 
     assert [r["ref"] for r in json.loads(out)] == ["SR/01445/25"]
     code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
     assert "0 changed" in out
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
+    assert "0 messages queued" in out  # told once is enough
+
+
+def test_rematch_says_when_alerts_become_less_severe_and_notify_after_plain_rematch(
+    tmp_path: Path, samples: Path
+) -> None:
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "fetch", "eu_safety_gate", "--from-file", report)
+    run("--db", db, "subscribers", "add", "owner@clinic.example")
+    shipped = Path(__file__).resolve().parent.parent / "watchlist.toml"
+    mine = tmp_path / "watchlist.toml"
+    mine.write_text(
+        shipped.read_text() + '\n[[lot]]\nbrand = "Dynamic Color"\nproduct = "Ultra White"\n'
+        'lot = "WUL-020124-D1"\n',
+        encoding="utf-8",
+    )
+    # A plain rematch first: it stores the new verdict, and must not use up the mail.
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
+    assert code == 0 and "1 changed" in out and "queued" not in out
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
+    assert code == 0 and "0 changed" in out and "1 message queued" in out
+    with Store.open(db) as store:
+        held = store.alerts(AlertQuery(min_severity="critical"))
+        assert [r["alert_id"] for r in store.outbox()] == [r["id"] for r in held]
+        assert [r["ref"] for r in held] == ["SR/01445/25"]
+    # The lot taken out again (a slip while editing): the rematch says so in one line.
+    code, out, _ = run("--db", db, "--watchlist", str(shipped), "rematch")
+    notes = [line for line in out.splitlines() if "less severe" in line]
+    assert code == 0 and notes == [
+        "Note: 1 alert is now less severe (1 critical → high) — if you did not mean to drop "
+        "a lot or brand from the watchlist, put it back and run `inkwatch rematch` again."
+    ]
 
 
 # -- subscribers and email --------------------------------------------------------------------
