@@ -38,6 +38,7 @@ from monitor.store import AlertQuery, Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 
 FORMATS = ("table", "json", "jsonl", "csv")
+SHIPPED_WATCHLIST = "shipped"  # --watchlist shipped: the watchlist InkWatch ships
 TABLE_WIDTH = 100
 ALERT_FIELDS = (
     "id",
@@ -106,13 +107,21 @@ class App:
 
     @property
     def watchlist_path(self) -> Path:
-        """--watchlist, else watchlist.toml beside sources.toml, else the shipped default."""
+        """--watchlist (``shipped``: the one InkWatch ships), else watchlist.toml beside
+        sources.toml. None there is an error: the shipped list holds none of her lots."""
+        if self.watchlist_option == SHIPPED_WATCHLIST:
+            return Path(str(resources.files("monitor") / "data" / DEFAULT_WATCHLIST))
         if self.watchlist_option:
             return Path(self.watchlist_option)
         beside = self.config_path.parent / DEFAULT_WATCHLIST
-        if beside.exists():
-            return beside
-        return Path(str(resources.files("monitor") / "data" / DEFAULT_WATCHLIST))
+        if not beside.exists():
+            raise ConfigError(
+                "no watchlist here",
+                where=str(beside.absolute()),
+                hint="run `inkwatch init` to write one there, or pass --watchlist PATH "
+                "(--watchlist shipped uses the shipped list, which holds none of your lots)",
+            )
+        return beside
 
     @property
     def watchlist(self) -> Watchlist:
@@ -181,7 +190,8 @@ pass_app = click.make_pass_decorator(App)
 @click.option(
     "--watchlist",
     metavar="PATH",
-    help="watchlist.toml (default: beside sources.toml, or the shipped one; $INKWATCH_WATCHLIST).",
+    help="watchlist.toml (default: beside sources.toml; $INKWATCH_WATCHLIST); "
+    "'shipped' for the one InkWatch ships.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(__version__, prog_name="inkwatch")
@@ -263,10 +273,11 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
                 hint="write: inkwatch fetch SOURCE --from-file PATH",
             )
         cfg = _source_config(app.config, names[0])
+        judge = app.judge  # a watchlist that cannot be read stops here, before the store
         with app.store(create=True, queues_mail=True) as store:
             reports = []
             for path in pipeline.payload_files(files):
-                reports.append(pipeline.ingest_file(cfg, path, store, app.judge))
+                reports.append(pipeline.ingest_file(cfg, path, store, judge))
                 _print_report(reports[-1])
         _finish(reports)
         return

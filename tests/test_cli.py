@@ -409,6 +409,27 @@ def test_watchlist_check(tmp_path: Path) -> None:
     assert "nmae" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+def test_a_missing_watchlist_is_an_error_unless_the_shipped_one_is_asked_for(
+    tmp_path: Path, samples: Path
+) -> None:
+    payload = str(samples / REPORT_499)
+    for command in (["watchlist", "check"], ["fetch", "eu_safety_gate", "--from-file", payload]):
+        result = inkwatch(*command, cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr == (
+            f"Error: {tmp_path / 'watchlist.toml'}: no watchlist here — run `inkwatch init` "
+            "to write one there, or pass --watchlist PATH (--watchlist shipped uses the "
+            "shipped list, which holds none of your lots)\n"
+        )
+    assert not (tmp_path / "alerts.db").exists()  # nothing was stored with a wrong watchlist
+    result = inkwatch("--watchlist", "shipped", "watchlist", "check", cwd=tmp_path)
+    assert result.returncode == 0 and "monitor/data/watchlist.toml: OK" in result.stdout
+    assert ", 0 lots," in result.stdout
+    assert inkwatch("init", cwd=tmp_path).returncode == 0  # writes one beside sources.toml
+    result = inkwatch("watchlist", "check", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("watchlist.toml: OK")
+
+
 def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> None:
     db = str(tmp_path / "alerts.db")
     run(
