@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ from monitor.store import AlertQuery, Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 
 FORMATS = ("table", "json", "jsonl", "csv")
+SAMPLE_CONTACT = "change-me@example.org"  # [settings] contact in the sample sources.toml
 SHIPPED_WATCHLIST = "shipped"  # --watchlist shipped: the watchlist InkWatch ships
 TABLE_WIDTH = 100
 ALERT_FIELDS = (
@@ -77,6 +79,7 @@ class App:
         self.db_option = db or os.environ.get("INKWATCH_DB")
         self.watchlist_option = watchlist or os.environ.get("INKWATCH_WATCHLIST")
         self.debug = debug
+        self.creates_folders = False  # only `init` may create the database's folder
         self._config: Config | None = None
         self._watchlist: Watchlist | None = None
         self._matcher: Any = None
@@ -87,6 +90,13 @@ class App:
         if self._config is None:
             if self.config_chosen or self.config_path.exists():
                 self._config = load_config(self.config_path, sources.REGISTRY)
+                if self._config.settings.contact.strip().lower() == SAMPLE_CONTACT:
+                    click.echo(
+                        f"Warning: {self.config_path}: [settings] contact is still the sample "
+                        f"{SAMPLE_CONTACT} — put your own address there: regulators see it in "
+                        "every request and write to it when InkWatch causes trouble.",
+                        err=True,
+                    )
             else:
                 self._config = default_config(sources.REGISTRY)
         return self._config
@@ -97,7 +107,35 @@ class App:
 
     @property
     def db_path(self) -> Path:
-        return Path(self.db_option) if self.db_option else self.config.settings.database
+        """The database; its folder must exist (only `init` creates it: a mistyped --db
+        must not start a new, empty database somewhere else)."""
+        path = Path(self.db_option) if self.db_option else self.config.settings.database
+        if not self.creates_folders and not path.parent.is_dir():
+            init = (
+                f"inkwatch init --db {shlex.quote(str(path))}"
+                if self.db_option
+                else "inkwatch init"
+            )
+            raise ConfigError(
+                f"the folder {path.parent} does not exist",
+                where=str(path),
+                hint=f"check the path; `{init}` creates the folder and the database",
+            )
+        return path
+
+    def nothing_to_poll(self) -> ConfigError:
+        """The error when no source is enabled: no sources.toml at all, or none in it."""
+        if not self.config_path.exists():
+            return ConfigError(
+                "file not found",
+                where=str(self.config_path.absolute()),
+                hint="run `inkwatch init` to write a sample there, or pass --config PATH",
+            )
+        return ConfigError(
+            "no sources to poll",
+            where=str(self.config_path),
+            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
+        )
 
     def store(self, *, create: bool = False, queues_mail: bool = False) -> Store:
         """The database; ``queues_mail`` for commands that may queue digests (their due
@@ -219,6 +257,7 @@ def main() -> None:
 def init(app: App) -> None:
     """Create or upgrade the database; write sample sources.toml and watchlist.toml where
     there are none."""
+    app.creates_folders = True
     samples = (
         (app.config_path, "sources.toml", "the regulators to poll. Edit [settings] contact."),
         (
@@ -285,11 +324,7 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
         [_source_config(app.config, n) for n in names] if names else app.config.enabled_sources()
     )
     if not configs:
-        raise ConfigError(
-            "no sources to poll",
-            where=str(app.config_path),
-            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
-        )
+        raise app.nothing_to_poll()
     options = pipeline.RunOptions(
         backfill_from=backfill_start(backfill) if backfill else None,
         progress=ProgressLine() if backfill and sys.stderr.isatty() else None,
@@ -1095,11 +1130,7 @@ def run(app: App, once: bool, everything: bool, log_level: str | None, log_forma
     level = "debug" if app.debug else log_level or ("warning" if once else "info")
     daemon.configure_logging(level, log_format)
     if not app.config.enabled_sources():
-        raise ConfigError(
-            "no sources to poll",
-            where=str(app.config_path),
-            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
-        )
+        raise app.nothing_to_poll()
     runner = daemon.Daemon(app.db_path, lambda: _runtime(app.reread()))
     if once:
         reports = runner.once(everything=everything)

@@ -430,6 +430,63 @@ def test_a_missing_watchlist_is_an_error_unless_the_shipped_one_is_asked_for(
     assert result.returncode == 0 and result.stdout.startswith("watchlist.toml: OK")
 
 
+def test_a_db_in_a_missing_folder_is_an_error_except_for_init(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no sources.toml here: the defaults
+    db = tmp_path / "nowhere" / "alerts.db"
+    line = (
+        f"Error: {db}: the folder {db.parent} does not exist — check the path; "
+        f"`inkwatch init --db {db}` creates the folder and the database\n"
+    )
+    payload = str(samples / REPORT_499)
+    for command in (
+        ["fetch", "eu_safety_gate", "--from-file", payload],
+        ["subscribers", "add", "owner@clinic.example"],
+        ["alerts"],
+        ["sources"],
+        ["status"],
+        ["outbox"],
+    ):
+        code, out, err = run("--db", str(db), "--watchlist", "shipped", *command)
+        assert (code, out, err) == (2, "", line), command
+    assert not db.parent.exists()
+    code, out, _ = run("--db", str(db), "init")
+    assert code == 0 and f"Database {db} is ready" in out
+    code, _, err = run("--db", str(db), "subscribers", "add", "a@clinic.example")
+    assert (code, err) == (0, "")
+
+
+def test_fetch_without_sources_toml_says_the_file_is_missing(tmp_path: Path) -> None:
+    result = inkwatch("fetch", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"Error: {tmp_path / 'sources.toml'}: file not found — run `inkwatch init` to write "
+        "a sample there, or pass --config PATH\n"
+    )
+
+
+def test_the_sample_contact_is_warned_about_on_every_run(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "monitor" / "data" / "sources.toml"
+    assert 'contact = "change-me@example.org"' in shipped.read_text(encoding="utf-8")
+    config = tmp_path / "sources.toml"
+    config.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    warning = (
+        f"Warning: {config}: [settings] contact is still the sample change-me@example.org — "
+        "put your own address there: regulators see it in every request and write to it "
+        "when InkWatch causes trouble.\n"
+    )
+    for command in (["sources"], ["sources", "--format", "json"], ["init"]):
+        code, _, err = run("--config", str(config), *command)
+        assert (code, err) == (0, warning), command
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("change-me@example.org", "ana@clinic.example"),
+        encoding="utf-8",
+    )
+    code, _, err = run("--config", str(config), "sources")
+    assert (code, err) == (0, "")
+
+
 def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> None:
     db = str(tmp_path / "alerts.db")
     run(
