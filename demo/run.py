@@ -142,7 +142,7 @@ def main() -> None:
     finally:
         server.shutdown()
     config = OUT / "sources.toml"
-    print(f"\nDone. Try: .venv/bin/inkwatch --config {config} alerts --relevant --format json")
+    print(f"\nDone. Try: .venv/bin/inkwatch --config {config} alerts --format json")
 
 
 def run_demo(www: Path) -> None:
@@ -159,14 +159,14 @@ def run_demo(www: Path) -> None:
     print("\n(First poll of each source: what is already published is history and is not")
     print(" mailed, except what is urgent for the clinic now: here, a lot it holds.)")
     inkwatch("fetch")
-    inkwatch("alerts", "--relevant")
+    inkwatch("alerts")
     inkwatch("show", "--format", "table", *critical_alert_id())
     inkwatch("notify")
     print("\n(A week later the Safety Gate lists a new weekly report. The other sources answer")
     print(" 304 Not Modified to the conditional requests: nothing to parse.)")
     shutil.copy(www / "eu_safety_gate" / "list_next_week.xml", www / "eu_safety_gate" / "list.xml")
     inkwatch("fetch")
-    inkwatch("alerts", "--relevant", "--since", "2026-05-01")
+    inkwatch("alerts", "--since", "2026-05-01")
     inkwatch("outbox")
     inkwatch("notify")
     inkwatch("notify")

@@ -447,7 +447,12 @@ def _format_option(f: Callable) -> Callable:
 @click.option("--source", "sources_", multiple=True, help="Only this source (repeatable).")
 @click.option("--country", multiple=True, help="Only this country (repeatable).")
 @click.option("--search", metavar="TEXT", help="Full-text search; every word must appear.")
-@click.option("--relevant", is_flag=True, help="Only alerts about skin pigments.")
+@click.option(
+    "--all-alerts",
+    is_flag=True,
+    help="Every alert, not only those about skin pigments (the default).",
+)
+@click.option("--relevant", is_flag=True, hidden=True)  # the default now; kept for scripts
 @click.option(
     "--matched", is_flag=True, help="Only alerts naming a watchlist brand, contaminant or lot."
 )
@@ -466,14 +471,15 @@ def _format_option(f: Callable) -> Callable:
 def alerts(
     app: App, since: str | None, until: str | None, limit: int, all_: bool, fmt: str, **filters: Any
 ) -> None:
-    """List stored alerts, newest first."""
+    """List stored alerts about skin pigments, newest first (--all-alerts: every alert)."""
+    relevant = not filters["all_alerts"]
     query = AlertQuery(
         since=parse_when(since) if since else None,
         until=parse_when(until, end=True) if until else None,
         sources=filters["sources_"],
         countries=filters["country"],
         search=filters["search"],
-        relevant=filters["relevant"],
+        relevant=relevant,
         matched=filters["matched"],
         brands=filters["brands"],
         contaminants=filters["contaminants"],
@@ -483,19 +489,46 @@ def alerts(
     )
     with app.store() as store:
         rows = [{k: row[k] for k in ALERT_FIELDS if k in row} for row in store.alerts(query)]
-    emit(rows, fmt, table=_alerts_table, empty="No alerts match.")
+        total = store.count_matching(query) if fmt == "table" and rows else len(rows)
+    empty = "No relevant alerts match (--all-alerts for every alert)." if relevant else ""
+    emit(rows, fmt, table=_alerts_table, empty=empty or "No alerts match.")
+    if fmt == "table" and rows:
+        click.echo(_alerts_footer(len(rows), total, relevant))
+
+
+def _alerts_footer(shown: int, total: int, relevant: bool) -> str:
+    """ "50 of 6,055 relevant alerts (…)": what the list holds, and how to see the rest."""
+    what = "relevant alert" if relevant else "alert"
+    counted = f"{shown:,} of {total:,} {what}s" if shown < total else f"{total:,} {what}"
+    if shown == total and total != 1:
+        counted += "s"
+    hints = ["--all for all of them"] if shown < total else []
+    if relevant:
+        hints.append("--all-alerts for every alert")
+    return counted + (f" ({', '.join(hints)})" if hints else "")
 
 
 @cli.command()
-@click.argument("alert_id", metavar="ID")
+@click.argument("alert_id", metavar="ID|REF")
 @_format_option
 @pass_app
 def show(app: App, alert_id: str, fmt: str) -> None:
-    """Everything known about one alert (--format json includes the raw record)."""
+    """Everything known about one alert, by its id (or a unique id prefix) or by the
+    regulator's reference, e.g. SR/01462/26 (--format json includes the raw record)."""
     with app.store() as store:
-        row = store.alert(alert_id)
-    if row is None:
-        raise MonitorError(f"no alert with id {alert_id!r}", hint="list ids with `inkwatch alerts`")
+        found = store.find_alerts(alert_id)
+    if not found:
+        raise MonitorError(
+            f"no alert with id or reference {one_line(alert_id)!r}",
+            hint="list ids with `inkwatch alerts` (--all-alerts for every alert)",
+        )
+    if len(found) > 1:
+        choices = ", ".join(f"{r['id']} ({r['source']})" for r in found)
+        raise MonitorError(
+            f"reference {one_line(alert_id)!r} is in {len(found)} sources: {choices}",
+            hint="run `inkwatch show ID` with the id of the one you mean",
+        )
+    (row,) = found
     if fmt == "table":
         for key in ALERT_FIELDS:
             value = row[key]
@@ -645,15 +678,23 @@ def _cut(text: Any, width: int) -> str:
 
 
 def _alerts_table(rows: list[dict[str, Any]]) -> Iterable[str]:
-    widths = (16, 10, 14, 10, 8)
-    title_width = TABLE_WIDTH - sum(widths) - len(widths)
-    yield f"{'ID':<16} {'DATE':<10} {'SOURCE':<14} {'COUNTRY':<10} {'SEVERITY':<8} TITLE"
+    """One line per alert in 100 columns: the product (the title when none is named) and
+    its lots tell apart notices of one brand whose titles begin alike."""
+    lot_width = 18
+    product_width = TABLE_WIDTH - (16 + 10 + 8 + 14 + lot_width) - 5
+    yield (
+        f"{'ID':<16} {'DATE':<10} {'SEVERITY':<8} {'SOURCE':<14} "
+        f"{'PRODUCT (OR TITLE)':<{product_width}} LOTS"
+    )
     for row in rows:
         severity = row.get("severity") or ("-" if row.get("relevant") is False else "")
+        product = "; ".join(row.get("products") or ()) or row["title"]
+        lots = ", ".join(row.get("lots") or ())
         yield (
-            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {_cut(row['source'], 14):<14} "
-            f"{_cut(row['country'], 10):<10} {severity:<8} {_cut(row['title'], title_width)}"
-        )
+            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {severity:<8} "
+            f"{_cut(row['source'], 14):<14} {_cut(product, product_width):<{product_width}} "
+            f"{_cut(lots, lot_width)}"
+        ).rstrip()
 
 
 def _sources_table(rows: list[dict[str, Any]]) -> Iterable[str]:

@@ -795,11 +795,39 @@ class Store:
 
     def alerts(self, query: AlertQuery) -> list[dict[str, Any]]:
         """Alerts matching ``query``, newest first."""
-        where, params = [], []
+        conditions = self._conditions(query)
+        if conditions is None:
+            return []
+        where, params = conditions
+        sql = f"SELECT a.* FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
+        sql += " ORDER BY a.date DESC, a.num DESC"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        cursor = self._query(sql, params)
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        if query.with_matches:
+            self._attach_matches(rows)
+        return [_decode(row) for row in rows]
+
+    def count_matching(self, query: AlertQuery) -> int:
+        """How many alerts match ``query``, whatever its limit."""
+        conditions = self._conditions(query)
+        if conditions is None:
+            return 0
+        where, params = conditions
+        sql = f"SELECT count(*) FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
+        return self._query(sql, params).fetchone()[0]
+
+    def _conditions(self, query: AlertQuery) -> tuple[list[str], list[Any]] | None:
+        """The WHERE conditions and parameters of ``query``; None: nothing can match."""
+        where: list[str] = []
+        params: list[Any] = []
         if query.search:
             match = fts_query(query.search)
             if not match:
-                return []
+                return None
             where.append(self._search_clause(match))
             params.append(match)
         if query.since:
@@ -814,17 +842,7 @@ class Store:
                 where.append(f"a.{column}{collate} IN ({','.join('?' * len(values))})")
                 params.extend(values)
         _match_filters(query, where, params)
-        sql = f"SELECT a.* FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
-        sql += " ORDER BY a.date DESC, a.num DESC"
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
-        cursor = self._query(sql, params)
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
-        if query.with_matches:
-            self._attach_matches(rows)
-        return [_decode(row) for row in rows]
+        return where, params
 
     def _attach_matches(self, rows: list[dict[str, Any]]) -> None:
         """Each row gains ``matches``: what matching found in its current revision."""
@@ -884,6 +902,22 @@ class Store:
             )
         self._attach_matches(rows)
         return _decode(rows[0]) if rows else None
+
+    def find_alerts(self, key: str) -> list[dict[str, Any]]:
+        """The alerts ``key`` names: a full id, else the regulator's own reference
+        (several when sources share it), else an unambiguous id prefix."""
+        key = key.strip()
+        if re.fullmatch(r"[0-9a-fA-F]{16}", key):
+            row = self.alert(key)
+            return [row] if row else []
+        cursor = self.db.execute("SELECT * FROM alerts WHERE ref = ? ORDER BY source", [key])
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        if rows:
+            self._attach_matches(rows)
+            return [_decode(row) for row in rows]
+        row = self.alert(key)
+        return [row] if row else []
 
     def stored_alerts(self, batch: int = _CHUNK) -> Iterator[tuple[int, int, Alert, dict]]:
         """Every stored alert as (num, revision, Alert, its stored verdict), for `rematch`."""

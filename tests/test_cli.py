@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -153,6 +154,8 @@ def test_alert_json_fields(loaded_db: Path) -> None:
 
 def test_jsonl_and_csv(loaded_db: Path) -> None:
     _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "jsonl", "--all")
+    assert len(out.splitlines()) == 15  # the relevant ones, and no footer in JSON lines
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "jsonl", "--all", "--all-alerts")
     lines = out.splitlines()
     assert len(lines) == 45 and all(json.loads(line)["source"] for line in lines)
     _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "csv", "--limit", "5")
@@ -162,15 +165,83 @@ def test_jsonl_and_csv(loaded_db: Path) -> None:
 
 
 def test_table_fits_100_columns(loaded_db: Path) -> None:
-    code, out, _ = run("--db", str(loaded_db), "alerts", "--all")
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--all", "--all-alerts")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 46
-    assert lines[0].split() == ["ID", "DATE", "SOURCE", "COUNTRY", "SEVERITY", "TITLE"]
+    assert code == 0 and len(lines) == 47 and lines[-1] == "45 alerts"
+    assert lines[0].split() == [
+        "ID",
+        "DATE",
+        "SEVERITY",
+        "SOURCE",
+        "PRODUCT",
+        "(OR",
+        "TITLE)",
+        "LOTS",
+    ]
     assert max(len(line) for line in lines) <= 100
+
+
+def test_alerts_lists_relevant_ones_by_default_with_a_footer(loaded_db: Path) -> None:
+    code, out, err = run("--db", str(loaded_db), "alerts", "--limit", "10")
+    lines = out.splitlines()
+    assert code == 0 and err == "" and len(lines) == 12
+    assert (
+        lines[-1]
+        == "10 of 15 relevant alerts (--all for all of them, --all-alerts for every alert)"
+    )
+    assert all(" - " not in line[27:37] for line in lines[1:-1])  # no irrelevant ones
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--relevant", "--limit", "10")
+    assert code == 0 and out.splitlines()[-1].startswith("10 of 15 relevant alerts")
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--all-alerts", "--limit", "10")
+    assert out.splitlines()[-1] == "10 of 45 alerts (--all for all of them)"
+    code, out, err = run("--db", str(loaded_db), "alerts", "--search", "rasta")
+    assert (code, out) == (0, "")
+    assert err == "No relevant alerts match (--all-alerts for every alert).\n"
+
+
+def test_the_table_tells_notices_of_one_brand_apart(tmp_path: Path, samples: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "fetch", "eu_safety_gate", "--from-file", report)
+    code, out, _ = run("--db", db, "alerts", "--brand", "World Famous")
+    rows = out.splitlines()[1:-1]
+    assert code == 0 and [line[52:82].rstrip() for line in rows] == [
+        "Medium Blue 1v2",
+        "Limitless Dark Green 2",
+        "Light Green 1 v2",
+    ]
+    assert [line.split()[-2] for line in rows] == ["240107R,", "242006R,", "200404R,"]
+
+
+def test_show_takes_the_regulators_reference(tmp_path: Path, samples: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "fetch", "eu_safety_gate", "--from-file", report)
+    code, out, _ = run("--db", db, "show", "SR/01464/25")
+    assert code == 0 and "ref:         SR/01464/25" in out.splitlines()
+    # the same reference in a second source: show lists both ids
+    copy = replace(kind_defaults(REGISTRY["eu_safety_gate"]), name="eu_safety_gate_copy")
+    with Store.open(db) as store:
+        ingest_file(copy, Path(report), store)
+        ids = [r["id"] for r in store.find_alerts("SR/01464/25")]
+        sources = [r["source"] for r in store.find_alerts("SR/01464/25")]
+    assert len(ids) == 2 and sources == ["eu_safety_gate", "eu_safety_gate_copy"]
+    code, out, err = run("--db", db, "show", "SR/01464/25")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: reference 'SR/01464/25' is in 2 sources: {ids[0]} (eu_safety_gate), "
+        f"{ids[1]} (eu_safety_gate_copy) — run `inkwatch show ID` with the id of the one "
+        "you mean\n"
+    )
+    code, out, _ = run("--db", db, "show", ids[1][:8])
+    assert code == 0 and "source:      eu_safety_gate_copy" in out.splitlines()
 
 
 def test_since_until_and_limit(loaded_db: Path) -> None:
     _, out, _ = run("--db", str(loaded_db), "alerts", "--since", "2012-09-14", "--format", "json")
+    assert len(json.loads(out)) == 15
+    since = ["--since", "2012-09-14", "--all-alerts", "--all", "--format", "json"]
+    _, out, _ = run("--db", str(loaded_db), "alerts", *since)
     assert len(json.loads(out)) == 45
     _, out, _ = run("--db", str(loaded_db), "alerts", "--until", "2012-09-13", "--format", "json")
     assert json.loads(out) == []
