@@ -154,7 +154,9 @@ def test_a_future_date_is_kept_but_sorts_by_when_it_was_first_seen(tmp_path: Pat
     assert dates["far"] == earlier  # … but ordered by when it was first seen
     assert dates["year"] == now.isoformat()
     assert dates["soon"] == soon.isoformat()
-    result = CliRunner().invoke(cli, ["--db", str(db), "alerts", "--format", "jsonl"])
+    result = CliRunner().invoke(
+        cli, ["--db", str(db), "alerts", "--all-alerts", "--format", "jsonl"]
+    )
     assert result.exit_code == 0, result.output
     order = [line.split('"ref": "')[1].split('"')[0] for line in result.stdout.splitlines()]
     assert order == ["soon", "year", "far", "old"]
