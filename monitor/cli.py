@@ -41,6 +41,7 @@ from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 FORMATS = ("table", "json", "jsonl", "csv")
 SAMPLE_CONTACT = "change-me@example.org"  # [settings] contact in the sample sources.toml
 SHIPPED_WATCHLIST = "shipped"  # --watchlist shipped: the watchlist InkWatch ships
+COUNT_UP_TO = 100_000  # the `alerts` footer counts this far ("50 of more than 100,000 …")
 TABLE_WIDTH = 100
 ALERT_FIELDS = (
     "id",
@@ -489,7 +490,9 @@ def alerts(
     )
     with app.store() as store:
         rows = [{k: row[k] for k in ALERT_FIELDS if k in row} for row in store.alerts(query)]
-        total = store.count_matching(query) if fmt == "table" and rows else len(rows)
+        total = len(rows)
+        if fmt == "table" and rows and len(rows) == query.limit:
+            total = store.count_matching(query, up_to=COUNT_UP_TO)
     empty = "No relevant alerts match (--all-alerts for every alert)." if relevant else ""
     emit(rows, fmt, table=_alerts_table, empty=empty or "No alerts match.")
     if fmt == "table" and rows:
@@ -499,7 +502,8 @@ def alerts(
 def _alerts_footer(shown: int, total: int, relevant: bool) -> str:
     """ "50 of 6,055 relevant alerts (…)": what the list holds, and how to see the rest."""
     what = "relevant alert" if relevant else "alert"
-    counted = f"{shown:,} of {total:,} {what}s" if shown < total else f"{total:,} {what}"
+    of = f"more than {COUNT_UP_TO:,}" if total > COUNT_UP_TO else f"{total:,}"
+    counted = f"{shown:,} of {of} {what}s" if shown < total else f"{total:,} {what}"
     if shown == total and total != 1:
         counted += "s"
     hints = ["--all for all of them"] if shown < total else []

@@ -811,14 +811,18 @@ class Store:
             self._attach_matches(rows)
         return [_decode(row) for row in rows]
 
-    def count_matching(self, query: AlertQuery) -> int:
-        """How many alerts match ``query``, whatever its limit."""
+    def count_matching(self, query: AlertQuery, up_to: int | None = None) -> int:
+        """How many alerts match ``query``, whatever its limit; counting stops past
+        ``up_to`` (a count of a million search hits would take longer than the list)."""
         conditions = self._conditions(query)
         if conditions is None:
             return 0
         where, params = conditions
-        sql = f"SELECT count(*) FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
-        return self._query(sql, params).fetchone()[0]
+        sql = f"SELECT 1 FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
+        if up_to is not None:
+            sql += " LIMIT ?"
+            params.append(up_to + 1)
+        return self._query(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
 
     def _conditions(self, query: AlertQuery) -> tuple[list[str], list[Any]] | None:
         """The WHERE conditions and parameters of ``query``; None: nothing can match."""

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor import __version__
-from monitor.cli import ProgressLine, backfill_start, cli, parse_when
+from monitor.cli import ProgressLine, _alerts_footer, backfill_start, cli, parse_when
 from monitor.config import kind_defaults
 from monitor.model import Alert, Match, Verdict
 from monitor.pipeline import ingest_file
@@ -197,6 +197,19 @@ def test_alerts_lists_relevant_ones_by_default_with_a_footer(loaded_db: Path) ->
     code, out, err = run("--db", str(loaded_db), "alerts", "--search", "rasta")
     assert (code, out) == (0, "")
     assert err == "No relevant alerts match (--all-alerts for every alert).\n"
+
+
+def test_the_footer_count_stops_at_a_hundred_thousand(loaded_db: Path) -> None:
+    with Store.open(loaded_db) as store:
+        assert store.count_matching(AlertQuery(limit=5)) == 45
+        assert store.count_matching(AlertQuery(limit=5), up_to=10) == 11  # "more than 10"
+        assert store.count_matching(AlertQuery(search="nothingsuch")) == 0
+    assert _alerts_footer(50, 100_001, True) == (
+        "50 of more than 100,000 relevant alerts (--all for all of them, --all-alerts for "
+        "every alert)"
+    )
+    assert _alerts_footer(50, 6055, True).startswith("50 of 6,055 relevant alerts (")
+    assert _alerts_footer(1, 1, False) == "1 alert"
 
 
 def test_the_table_tells_notices_of_one_brand_apart(tmp_path: Path, samples: Path) -> None:
