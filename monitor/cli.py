@@ -41,7 +41,7 @@ from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 FORMATS = ("table", "json", "jsonl", "csv")
 SAMPLE_CONTACT = "change-me@example.org"  # [settings] contact in the sample sources.toml
 SHIPPED_WATCHLIST = "shipped"  # --watchlist shipped: the watchlist InkWatch ships
-COUNT_UP_TO = 100_000  # the `alerts` footer counts this far ("50 of more than 100,000 …")
+COUNT_UP_TO = 10_000  # the `alerts` footer counts this far ("50 of more than 10,000 …")
 TABLE_WIDTH = 100
 ALERT_FIELDS = (
     "id",

@@ -199,13 +199,13 @@ def test_alerts_lists_relevant_ones_by_default_with_a_footer(loaded_db: Path) ->
     assert err == "No relevant alerts match (--all-alerts for every alert).\n"
 
 
-def test_the_footer_count_stops_at_a_hundred_thousand(loaded_db: Path) -> None:
+def test_the_footer_count_stops_at_ten_thousand(loaded_db: Path) -> None:
     with Store.open(loaded_db) as store:
         assert store.count_matching(AlertQuery(limit=5)) == 45
         assert store.count_matching(AlertQuery(limit=5), up_to=10) == 11  # "more than 10"
         assert store.count_matching(AlertQuery(search="nothingsuch")) == 0
-    assert _alerts_footer(50, 100_001, True) == (
-        "50 of more than 100,000 relevant alerts (--all for all of them, --all-alerts for "
+    assert _alerts_footer(50, 10_001, True) == (
+        "50 of more than 10,000 relevant alerts (--all for all of them, --all-alerts for "
         "every alert)"
     )
     assert _alerts_footer(50, 6055, True).startswith("50 of 6,055 relevant alerts (")
