@@ -914,7 +914,7 @@ class Store:
         if re.fullmatch(r"[0-9a-fA-F]{16}", key):
             row = self.alert(key)
             return [row] if row else []
-        cursor = self.db.execute("SELECT * FROM alerts WHERE ref = ? ORDER BY source", [key])
+        cursor = self.db.execute(_BY_REF, [key])
         columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor]
         if rows:
@@ -1210,6 +1210,19 @@ class _Indexer:
         if error is not None and reraise:
             raise error
 
+
+# The alerts with one reference, through the (source, ref) index: the sources are found by
+# seeking from one to the next (a loose index scan), never by reading every row.
+_BY_REF = """
+WITH RECURSIVE each_source (source) AS (
+    SELECT min(source) FROM alerts
+    UNION ALL
+    SELECT (SELECT min(source) FROM alerts WHERE source > each_source.source)
+    FROM each_source WHERE each_source.source IS NOT NULL
+)
+SELECT * FROM alerts WHERE ref = ?1
+AND source IN (SELECT source FROM each_source WHERE source IS NOT NULL) ORDER BY source
+"""
 
 _INDEX_NEW = (
     "INSERT INTO alerts_fts (rowid, title, summary, brands, products, lots, hazards) "
