@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 import textwrap
 import time
@@ -41,6 +42,9 @@ from monitor.store import AlertQuery, Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 
 FORMATS = ("table", "json", "jsonl", "csv")
+SAMPLE_CONTACT = "change-me@example.org"  # [settings] contact in the sample sources.toml
+SHIPPED_WATCHLIST = "shipped"  # --watchlist shipped: the watchlist InkWatch ships
+COUNT_UP_TO = 10_000  # the `alerts` footer counts this far ("50 of more than 10,000 …")
 TABLE_WIDTH = 100
 ALERT_FIELDS = (
     "id",
@@ -79,6 +83,7 @@ class App:
         self.db_option = db or os.environ.get("INKWATCH_DB")
         self.watchlist_option = watchlist or os.environ.get("INKWATCH_WATCHLIST")
         self.debug = debug
+        self.creates_folders = False  # only `init` may create the database's folder
         self._config: Config | None = None
         self._watchlist: Watchlist | None = None
         self._matcher: Any = None
@@ -89,6 +94,13 @@ class App:
         if self._config is None:
             if self.config_chosen or self.config_path.exists():
                 self._config = load_config(self.config_path, sources.REGISTRY)
+                if self._config.settings.contact.strip().lower() == SAMPLE_CONTACT:
+                    click.echo(
+                        f"Warning: {self.config_path}: [settings] contact is still the sample "
+                        f"{SAMPLE_CONTACT} — put your own address there: regulators see it in "
+                        "every request and write to it when InkWatch causes trouble.",
+                        err=True,
+                    )
             else:
                 self._config = default_config(sources.REGISTRY)
         return self._config
@@ -99,7 +111,35 @@ class App:
 
     @property
     def db_path(self) -> Path:
-        return Path(self.db_option) if self.db_option else self.config.settings.database
+        """The database; its folder must exist (only `init` creates it: a mistyped --db
+        must not start a new, empty database somewhere else)."""
+        path = Path(self.db_option) if self.db_option else self.config.settings.database
+        if not self.creates_folders and not path.parent.is_dir():
+            init = (
+                f"inkwatch init --db {shlex.quote(str(path))}"
+                if self.db_option
+                else "inkwatch init"
+            )
+            raise ConfigError(
+                f"the folder {path.parent} does not exist",
+                where=str(path),
+                hint=f"check the path; `{init}` creates the folder and the database",
+            )
+        return path
+
+    def nothing_to_poll(self) -> ConfigError:
+        """The error when no source is enabled: no sources.toml at all, or none in it."""
+        if not self.config_path.exists():
+            return ConfigError(
+                "file not found",
+                where=str(self.config_path.absolute()),
+                hint="run `inkwatch init` to write a sample there, or pass --config PATH",
+            )
+        return ConfigError(
+            "no sources to poll",
+            where=str(self.config_path),
+            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
+        )
 
     def store(self, *, create: bool = False, queues_mail: bool = False) -> Store:
         """The database; ``queues_mail`` for commands that may queue digests (their due
@@ -109,13 +149,21 @@ class App:
 
     @property
     def watchlist_path(self) -> Path:
-        """--watchlist, else watchlist.toml beside sources.toml, else the shipped default."""
+        """--watchlist (``shipped``: the one InkWatch ships), else watchlist.toml beside
+        sources.toml. None there is an error: the shipped list holds none of her lots."""
+        if self.watchlist_option == SHIPPED_WATCHLIST:
+            return Path(str(resources.files("monitor") / "data" / DEFAULT_WATCHLIST))
         if self.watchlist_option:
             return Path(self.watchlist_option)
         beside = self.config_path.parent / DEFAULT_WATCHLIST
-        if beside.exists():
-            return beside
-        return Path(str(resources.files("monitor") / "data" / DEFAULT_WATCHLIST))
+        if not beside.exists():
+            raise ConfigError(
+                "no watchlist here",
+                where=str(beside.absolute()),
+                hint="run `inkwatch init` to write one there, or pass --watchlist PATH "
+                "(--watchlist shipped uses the shipped list, which holds none of your lots)",
+            )
+        return beside
 
     @property
     def watchlist(self) -> Watchlist:
@@ -184,7 +232,8 @@ pass_app = click.make_pass_decorator(App)
 @click.option(
     "--watchlist",
     metavar="PATH",
-    help="watchlist.toml (default: beside sources.toml, or the shipped one; $INKWATCH_WATCHLIST).",
+    help="watchlist.toml (default: beside sources.toml; $INKWATCH_WATCHLIST); "
+    "'shipped' for the one InkWatch ships.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(__version__, prog_name="inkwatch")
@@ -212,6 +261,7 @@ def main() -> None:
 def init(app: App) -> None:
     """Create or upgrade the database; write sample sources.toml and watchlist.toml where
     there are none."""
+    app.creates_folders = True
     samples = (
         (app.config_path, "sources.toml", "the regulators to poll. Edit [settings] contact."),
         (
@@ -266,10 +316,11 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
                 hint="write: inkwatch fetch SOURCE --from-file PATH",
             )
         cfg = _source_config(app.config, names[0])
+        judge = app.judge  # a watchlist that cannot be read stops here, before the store
         with app.store(create=True, queues_mail=True) as store:
             reports = []
             for path in pipeline.payload_files(files):
-                reports.append(pipeline.ingest_file(cfg, path, store, app.judge))
+                reports.append(pipeline.ingest_file(cfg, path, store, judge))
                 _print_report(reports[-1])
         _finish(reports)
         return
@@ -277,11 +328,7 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
         [_source_config(app.config, n) for n in names] if names else app.config.enabled_sources()
     )
     if not configs:
-        raise ConfigError(
-            "no sources to poll",
-            where=str(app.config_path),
-            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
-        )
+        raise app.nothing_to_poll()
     options = pipeline.RunOptions(
         backfill_from=backfill_start(backfill) if backfill else None,
         progress=ProgressLine() if backfill and sys.stderr.isatty() else None,
@@ -404,7 +451,12 @@ def _format_option(f: Callable) -> Callable:
 @click.option("--source", "sources_", multiple=True, help="Only this source (repeatable).")
 @click.option("--country", multiple=True, help="Only this country (repeatable).")
 @click.option("--search", metavar="TEXT", help="Full-text search; every word must appear.")
-@click.option("--relevant", is_flag=True, help="Only alerts about skin pigments.")
+@click.option(
+    "--all-alerts",
+    is_flag=True,
+    help="Every alert, not only those about skin pigments (the default).",
+)
+@click.option("--relevant", is_flag=True, hidden=True)  # the default now; kept for scripts
 @click.option(
     "--matched", is_flag=True, help="Only alerts naming a watchlist brand, contaminant or lot."
 )
@@ -423,14 +475,15 @@ def _format_option(f: Callable) -> Callable:
 def alerts(
     app: App, since: str | None, until: str | None, limit: int, all_: bool, fmt: str, **filters: Any
 ) -> None:
-    """List stored alerts, newest first."""
+    """List stored alerts about skin pigments, newest first (--all-alerts: every alert)."""
+    relevant = not filters["all_alerts"]
     query = AlertQuery(
         since=parse_when(since) if since else None,
         until=parse_when(until, end=True) if until else None,
         sources=filters["sources_"],
         countries=filters["country"],
         search=filters["search"],
-        relevant=filters["relevant"],
+        relevant=relevant,
         matched=filters["matched"],
         brands=filters["brands"],
         contaminants=filters["contaminants"],
@@ -440,19 +493,49 @@ def alerts(
     )
     with app.store() as store:
         rows = [{k: row[k] for k in ALERT_FIELDS if k in row} for row in store.alerts(query)]
-    emit(rows, fmt, table=_alerts_table, empty="No alerts match.")
+        total = len(rows)
+        if fmt == "table" and rows and len(rows) == query.limit:
+            total = store.count_matching(query, up_to=COUNT_UP_TO)
+    empty = "No relevant alerts match (--all-alerts for every alert)." if relevant else ""
+    emit(rows, fmt, table=_alerts_table, empty=empty or "No alerts match.")
+    if fmt == "table" and rows:
+        click.echo(_alerts_footer(len(rows), total, relevant))
+
+
+def _alerts_footer(shown: int, total: int, relevant: bool) -> str:
+    """ "50 of 6,055 relevant alerts (…)": what the list holds, and how to see the rest."""
+    what = "relevant alert" if relevant else "alert"
+    of = f"more than {COUNT_UP_TO:,}" if total > COUNT_UP_TO else f"{total:,}"
+    counted = f"{shown:,} of {of} {what}s" if shown < total else f"{total:,} {what}"
+    if shown == total and total != 1:
+        counted += "s"
+    hints = ["--all for all of them"] if shown < total else []
+    if relevant:
+        hints.append("--all-alerts for every alert")
+    return counted + (f" ({', '.join(hints)})" if hints else "")
 
 
 @cli.command()
-@click.argument("alert_id", metavar="ID")
+@click.argument("alert_id", metavar="ID|REF")
 @_format_option
 @pass_app
 def show(app: App, alert_id: str, fmt: str) -> None:
-    """Everything known about one alert (--format json includes the raw record)."""
+    """Everything known about one alert, by its id (or a unique id prefix) or by the
+    regulator's reference, e.g. SR/01462/26 (--format json includes the raw record)."""
     with app.store() as store:
-        row = store.alert(alert_id)
-    if row is None:
-        raise MonitorError(f"no alert with id {alert_id!r}", hint="list ids with `inkwatch alerts`")
+        found = store.find_alerts(alert_id)
+    if not found:
+        raise MonitorError(
+            f"no alert with id or reference {one_line(alert_id)!r}",
+            hint="list ids with `inkwatch alerts` (--all-alerts for every alert)",
+        )
+    if len(found) > 1:
+        choices = ", ".join(f"{r['id']} ({r['source']})" for r in found)
+        raise MonitorError(
+            f"reference {one_line(alert_id)!r} is in {len(found)} sources: {choices}",
+            hint="run `inkwatch show ID` with the id of the one you mean",
+        )
+    (row,) = found
     if fmt == "table":
         for key in ALERT_FIELDS:
             value = row[key]
@@ -614,15 +697,23 @@ def _cut(text: Any, width: int) -> str:
 
 
 def _alerts_table(rows: list[dict[str, Any]]) -> Iterable[str]:
-    widths = (16, 10, 14, 10, 8)
-    title_width = TABLE_WIDTH - sum(widths) - len(widths)
-    yield f"{'ID':<16} {'DATE':<10} {'SOURCE':<14} {'COUNTRY':<10} {'SEVERITY':<8} TITLE"
+    """One line per alert in 100 columns: the product (the title when none is named) and
+    its lots tell apart notices of one brand whose titles begin alike."""
+    lot_width = 18
+    product_width = TABLE_WIDTH - (16 + 10 + 8 + 14 + lot_width) - 5
+    yield (
+        f"{'ID':<16} {'DATE':<10} {'SEVERITY':<8} {'SOURCE':<14} "
+        f"{'PRODUCT (OR TITLE)':<{product_width}} LOTS"
+    )
     for row in rows:
         severity = row.get("severity") or ("-" if row.get("relevant") is False else "")
+        product = "; ".join(row.get("products") or ()) or row["title"]
+        lots = ", ".join(row.get("lots") or ())
         yield (
-            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {_cut(row['source'], 14):<14} "
-            f"{_cut(row['country'], 10):<10} {severity:<8} {_cut(row['title'], title_width)}"
-        )
+            f"{row['id']:<16} {(row['date'] or '')[:10]:<10} {severity:<8} "
+            f"{_cut(row['source'], 14):<14} {_cut(product, product_width):<{product_width}} "
+            f"{_cut(lots, lot_width)}"
+        ).rstrip()
 
 
 def _sources_table(rows: list[dict[str, Any]]) -> Iterable[str]:
@@ -760,6 +851,7 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     judge = app.judge
     changed: list[dict[str, Any]] = []
     rising: list[tuple[int, int, Alert, Verdict]] = []
+    relevant: list[tuple[int, int, Alert, Verdict]] = []
     seen = 0
     with app.store(queues_mail=True) as store, store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
@@ -768,6 +860,8 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
                 continue
             seen += 1
             verdict = judge(alert)
+            if queue_mail and verdict.severity == "critical":
+                relevant.append((num, revision, alert, verdict))
             if not _verdict_changed(stored, verdict):
                 continue
             batch.append((num, revision, verdict))
@@ -782,13 +876,34 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
             if _more_severe(verdict.severity, stored.get("severity")):
                 rising.append((num, revision, alert, verdict))
         store.replace_verdicts(batch)
-        queued = store.enqueue_rematched(rising) if queue_mail else 0
+        queued = store.enqueue_rematched(rising, missed=relevant) if queue_mail else 0
     click.echo(f"Re-evaluated {seen} alerts against {app.watchlist_path}: {len(changed)} changed.")
     for line in _rematch_table(changed):
         click.echo(line)
+    lowered = _lowered(changed)
+    if lowered:
+        click.echo(lowered)
     if queue_mail:
         noun = "message" if queued == 1 else "messages"
         click.echo(f"{queued} {noun} queued: run `inkwatch notify` to send them.")
+
+
+def _lowered(changed: list[dict[str, Any]]) -> str:
+    """One line when the new watchlist made alerts less severe, or ``""``."""
+    steps: dict[str, int] = {}
+    for row in changed:
+        if _more_severe(row["was"], row["severity"]):
+            step = f"{row['was']} → {row['severity'] or 'not relevant'}"
+            steps[step] = steps.get(step, 0) + 1
+    if not steps:
+        return ""
+    count = sum(steps.values())
+    noun = "alert is" if count == 1 else "alerts are"
+    detail = ", ".join(f"{n} {step}" for step, n in steps.items())
+    return (
+        f"Note: {count} {noun} now less severe ({detail}) — if you did not mean to drop a "
+        "lot or brand from the watchlist, put it back and run `inkwatch rematch` again."
+    )
 
 
 def _more_severe(now: str | None, before: str | None) -> bool:
@@ -1133,11 +1248,7 @@ def run(app: App, once: bool, everything: bool, log_level: str | None, log_forma
     level = "debug" if app.debug else log_level or ("warning" if once else "info")
     daemon.configure_logging(level, log_format)
     if not app.config.enabled_sources():
-        raise ConfigError(
-            "no sources to poll",
-            where=str(app.config_path),
-            hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
-        )
+        raise app.nothing_to_poll()
     runner = daemon.Daemon(app.db_path, lambda: _runtime(app.reread()))
     if once:
         reports = runner.once(everything=everything)

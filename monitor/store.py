@@ -510,19 +510,24 @@ class Store:
         if writes.updates:
             self.db.conn.executemany(_UPDATE, writes.updates)
         self._write_matches(verdicts)
-        if via == "poll":  # history (a backfill, an import) is never mailed
+        if via == "poll":
             self._enqueue(news, now)
+        elif via == "baseline":  # history, except what is urgent for this clinic now
+            self._enqueue([n for n in news if _urgent_now(n, now)], now)
+        # a backfill or a file import is history: never mailed
         return last
 
     # -- the outbox -------------------------------------------------------------------------
 
-    def _enqueue(self, news: list[_News], now: str) -> None:
-        """One outbox row per relevant alert and subscriber who wants it (same transaction)."""
+    def _enqueue(self, news: list[_News], now: str, only: dict[str, Any] | None = None) -> None:
+        """One outbox row per relevant alert and subscriber who wants it (same transaction);
+        ``only``: for that one subscriber."""
         news = [n for n in news if n.verdict is not None and n.verdict.relevant]
         if not news:
             return
+        news.sort(key=_most_severe_first)  # the held lot is the first message out
         rows = []
-        for subscriber in self.subscribers(active_only=True):
+        for subscriber in [only] if only else self.subscribers(active_only=True):
             for item in news:
                 if _wants(subscriber, item, now):
                     due = _digest_due(subscriber["mode"], now, self.digests)
@@ -535,15 +540,34 @@ class Store:
         )
 
     def enqueue_rematched(
-        self, items: Iterable[tuple[int, int, Alert, Verdict]], now: str | None = None
+        self,
+        items: Iterable[tuple[int, int, Alert, Verdict]],
+        now: str | None = None,
+        *,
+        missed: Iterable[tuple[int, int, Alert, Verdict]] = (),
     ) -> int:
         """Queue mail for alerts that newly concern subscribers after a watchlist change
-        (`rematch --notify`: the person asked, so their age does not hold them back)."""
+        (`rematch --notify`: the person asked, so their age does not hold them back).
+
+        ``items`` rose in this rematch. ``missed``: stored alerts; each one about a lot the
+        clinic holds (critical) is queued for a subscriber it concerns who never had mail
+        about it, so a plain `rematch` before this one does not use up the held lot."""
+        now = stamp(now)
         before = self.total_changes
-        self._enqueue(
-            [_News(n, r, alert, verdict, None) for n, r, alert, verdict in items], stamp(now)
-        )
+        self._enqueue([_News(n, r, alert, verdict, None) for n, r, alert, verdict in items], now)
+        held = [item for item in missed if item[3].relevant and item[3].severity == "critical"]
+        for subscriber in self.subscribers(active_only=True) if held else ():
+            told = self._told(subscriber["id"])
+            news = [_News(*item, None) for item in held if item[0] not in told]
+            self._enqueue(news, now, only=subscriber)
         return self.total_changes - before
+
+    def _told(self, subscriber: int) -> set[int]:
+        """The alerts ``subscriber`` has an outbox row for, at any revision."""
+        cursor = self.db.execute(
+            "SELECT DISTINCT alert FROM outbox WHERE subscriber = ?", [subscriber]
+        )
+        return {row[0] for row in cursor}
 
     def add_subscriber(
         self,
@@ -817,11 +841,43 @@ class Store:
 
     def alerts(self, query: AlertQuery) -> list[dict[str, Any]]:
         """Alerts matching ``query``, newest first."""
-        where, params = [], []
+        conditions = self._conditions(query)
+        if conditions is None:
+            return []
+        where, params = conditions
+        sql = f"SELECT a.* FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
+        sql += " ORDER BY a.date DESC, a.num DESC"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        cursor = self._query(sql, params)
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        if query.with_matches:
+            self._attach_matches(rows)
+        return [_decode(row) for row in rows]
+
+    def count_matching(self, query: AlertQuery, up_to: int | None = None) -> int:
+        """How many alerts match ``query``, whatever its limit; counting stops past
+        ``up_to`` (a count of a million search hits would take longer than the list)."""
+        conditions = self._conditions(query)
+        if conditions is None:
+            return 0
+        where, params = conditions
+        sql = f"SELECT 1 FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
+        if up_to is not None:
+            sql += " LIMIT ?"
+            params.append(up_to + 1)
+        return self._query(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+
+    def _conditions(self, query: AlertQuery) -> tuple[list[str], list[Any]] | None:
+        """The WHERE conditions and parameters of ``query``; None: nothing can match."""
+        where: list[str] = []
+        params: list[Any] = []
         if query.search:
             match = fts_query(query.search)
             if not match:
-                return []
+                return None
             where.append(self._search_clause(match))
             params.append(match)
         if query.since:
@@ -836,17 +892,7 @@ class Store:
                 where.append(f"a.{column}{collate} IN ({','.join('?' * len(values))})")
                 params.extend(values)
         _match_filters(query, where, params)
-        sql = f"SELECT a.* FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''}"
-        sql += " ORDER BY a.date DESC, a.num DESC"
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
-        cursor = self._query(sql, params)
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
-        if query.with_matches:
-            self._attach_matches(rows)
-        return [_decode(row) for row in rows]
+        return where, params
 
     def _attach_matches(self, rows: list[dict[str, Any]]) -> None:
         """Each row gains ``matches``: what matching found in its current revision."""
@@ -906,6 +952,22 @@ class Store:
             )
         self._attach_matches(rows)
         return _decode(rows[0]) if rows else None
+
+    def find_alerts(self, key: str) -> list[dict[str, Any]]:
+        """The alerts ``key`` names: a full id, else the regulator's own reference
+        (several when sources share it), else an unambiguous id prefix."""
+        key = key.strip()
+        if re.fullmatch(r"[0-9a-fA-F]{16}", key):
+            row = self.alert(key)
+            return [row] if row else []
+        cursor = self.db.execute(_BY_REF, [key])
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        if rows:
+            self._attach_matches(rows)
+            return [_decode(row) for row in rows]
+        row = self.alert(key)
+        return [row] if row else []
 
     def stored_alerts(self, batch: int = _CHUNK) -> Iterator[tuple[int, int, Alert, dict]]:
         """Every stored alert as (num, revision, Alert, its stored verdict), for `rematch`."""
@@ -1200,6 +1262,19 @@ class _Indexer:
             raise error
 
 
+# The alerts with one reference, through the (source, ref) index: the sources are found by
+# seeking from one to the next (a loose index scan), never by reading every row.
+_BY_REF = """
+WITH RECURSIVE each_source (source) AS (
+    SELECT min(source) FROM alerts
+    UNION ALL
+    SELECT (SELECT min(source) FROM alerts WHERE source > each_source.source)
+    FROM each_source WHERE each_source.source IS NOT NULL
+)
+SELECT * FROM alerts WHERE ref = ?1
+AND source IN (SELECT source FROM each_source WHERE source IS NOT NULL) ORDER BY source
+"""
+
 _INDEX_NEW = (
     "INSERT INTO alerts_fts (rowid, title, summary, brands, products, lots, hazards) "
     "SELECT num, title, summary, brands, products, lots, hazards FROM alerts WHERE num > ?"
@@ -1239,6 +1314,30 @@ def _wants(subscriber: dict[str, Any], item: _News, now: str) -> bool:
     if first_seen < subscriber["since"]:
         return False  # history for this person
     return item.previous is None or _matters_more(item.previous, item.alert, verdict)
+
+
+# What a source's first poll mails although it is history: an alert about a lot the
+# clinic holds (critical), however old, and one about a brand it watches (high) published
+# in the last RECENT_BRAND_ALERT. Everything else it finds stays silent.
+RECENT_BRAND_ALERT = timedelta(days=90)
+
+
+def _urgent_now(item: _News, now: str) -> bool:
+    verdict, published = item.verdict, item.alert.published
+    if verdict is None or not verdict.relevant:
+        return False
+    if verdict.severity == "critical":
+        return True
+    if verdict.severity != "high" or published is None:
+        return False
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return datetime.fromisoformat(now) - published <= RECENT_BRAND_ALERT
+
+
+def _most_severe_first(item: _News) -> int:
+    severity = item.verdict.severity if item.verdict else None
+    return -SEVERITIES.index(severity) if severity in SEVERITIES else 1
 
 
 def _matters_more(previous: tuple, alert: Alert, verdict: Verdict) -> bool:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,12 +19,12 @@ from loopback import tls_server_context
 from smtp_server import SmtpTestServer
 
 from monitor import __version__
-from monitor.cli import ProgressLine, backfill_start, cli, parse_when
+from monitor.cli import ProgressLine, _alerts_footer, backfill_start, cli, parse_when
 from monitor.config import kind_defaults
 from monitor.model import Alert, Match, Verdict
 from monitor.pipeline import ingest_file
 from monitor.sources import REGISTRY
-from monitor.store import Store
+from monitor.store import AlertQuery, Store
 
 REPORT_499 = Path("eu_safety_gate") / "weekly_report_499.xml"
 
@@ -155,6 +156,8 @@ def test_alert_json_fields(loaded_db: Path) -> None:
 
 def test_jsonl_and_csv(loaded_db: Path) -> None:
     _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "jsonl", "--all")
+    assert len(out.splitlines()) == 15  # the relevant ones, and no footer in JSON lines
+    _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "jsonl", "--all", "--all-alerts")
     lines = out.splitlines()
     assert len(lines) == 45 and all(json.loads(line)["source"] for line in lines)
     _, out, _ = run("--db", str(loaded_db), "alerts", "--format", "csv", "--limit", "5")
@@ -164,15 +167,96 @@ def test_jsonl_and_csv(loaded_db: Path) -> None:
 
 
 def test_table_fits_100_columns(loaded_db: Path) -> None:
-    code, out, _ = run("--db", str(loaded_db), "alerts", "--all")
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--all", "--all-alerts")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 46
-    assert lines[0].split() == ["ID", "DATE", "SOURCE", "COUNTRY", "SEVERITY", "TITLE"]
+    assert code == 0 and len(lines) == 47 and lines[-1] == "45 alerts"
+    assert lines[0].split() == [
+        "ID",
+        "DATE",
+        "SEVERITY",
+        "SOURCE",
+        "PRODUCT",
+        "(OR",
+        "TITLE)",
+        "LOTS",
+    ]
     assert max(len(line) for line in lines) <= 100
+
+
+def test_alerts_lists_relevant_ones_by_default_with_a_footer(loaded_db: Path) -> None:
+    code, out, err = run("--db", str(loaded_db), "alerts", "--limit", "10")
+    lines = out.splitlines()
+    assert code == 0 and err == "" and len(lines) == 12
+    assert (
+        lines[-1]
+        == "10 of 15 relevant alerts (--all for all of them, --all-alerts for every alert)"
+    )
+    assert all(" - " not in line[27:37] for line in lines[1:-1])  # no irrelevant ones
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--relevant", "--limit", "10")
+    assert code == 0 and out.splitlines()[-1].startswith("10 of 15 relevant alerts")
+    code, out, _ = run("--db", str(loaded_db), "alerts", "--all-alerts", "--limit", "10")
+    assert out.splitlines()[-1] == "10 of 45 alerts (--all for all of them)"
+    code, out, err = run("--db", str(loaded_db), "alerts", "--search", "rasta")
+    assert (code, out) == (0, "")
+    assert err == "No relevant alerts match (--all-alerts for every alert).\n"
+
+
+def test_the_footer_count_stops_at_ten_thousand(loaded_db: Path) -> None:
+    with Store.open(loaded_db) as store:
+        assert store.count_matching(AlertQuery(limit=5)) == 45
+        assert store.count_matching(AlertQuery(limit=5), up_to=10) == 11  # "more than 10"
+        assert store.count_matching(AlertQuery(search="nothingsuch")) == 0
+    assert _alerts_footer(50, 10_001, True) == (
+        "50 of more than 10,000 relevant alerts (--all for all of them, --all-alerts for "
+        "every alert)"
+    )
+    assert _alerts_footer(50, 6055, True).startswith("50 of 6,055 relevant alerts (")
+    assert _alerts_footer(1, 1, False) == "1 alert"
+
+
+def test_the_table_tells_notices_of_one_brand_apart(tmp_path: Path, samples: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "fetch", "eu_safety_gate", "--from-file", report)
+    code, out, _ = run("--db", db, "alerts", "--brand", "World Famous")
+    rows = out.splitlines()[1:-1]
+    assert code == 0 and [line[52:82].rstrip() for line in rows] == [
+        "Medium Blue 1v2",
+        "Limitless Dark Green 2",
+        "Light Green 1 v2",
+    ]
+    assert [line.split()[-2] for line in rows] == ["240107R,", "242006R,", "200404R,"]
+
+
+def test_show_takes_the_regulators_reference(tmp_path: Path, samples: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "fetch", "eu_safety_gate", "--from-file", report)
+    code, out, _ = run("--db", db, "show", "SR/01464/25")
+    assert code == 0 and "ref:         SR/01464/25" in out.splitlines()
+    # the same reference in a second source: show lists both ids
+    copy = replace(kind_defaults(REGISTRY["eu_safety_gate"]), name="eu_safety_gate_copy")
+    with Store.open(db) as store:
+        ingest_file(copy, Path(report), store)
+        ids = [r["id"] for r in store.find_alerts("SR/01464/25")]
+        sources = [r["source"] for r in store.find_alerts("SR/01464/25")]
+    assert len(ids) == 2 and sources == ["eu_safety_gate", "eu_safety_gate_copy"]
+    code, out, err = run("--db", db, "show", "SR/01464/25")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: reference 'SR/01464/25' is in 2 sources: {ids[0]} (eu_safety_gate), "
+        f"{ids[1]} (eu_safety_gate_copy) — run `inkwatch show ID` with the id of the one "
+        "you mean\n"
+    )
+    code, out, _ = run("--db", db, "show", ids[1][:8])
+    assert code == 0 and "source:      eu_safety_gate_copy" in out.splitlines()
 
 
 def test_since_until_and_limit(loaded_db: Path) -> None:
     _, out, _ = run("--db", str(loaded_db), "alerts", "--since", "2012-09-14", "--format", "json")
+    assert len(json.loads(out)) == 15
+    since = ["--since", "2012-09-14", "--all-alerts", "--all", "--format", "json"]
+    _, out, _ = run("--db", str(loaded_db), "alerts", *since)
     assert len(json.loads(out)) == 45
     _, out, _ = run("--db", str(loaded_db), "alerts", "--until", "2012-09-13", "--format", "json")
     assert json.loads(out) == []
@@ -411,6 +495,84 @@ def test_watchlist_check(tmp_path: Path) -> None:
     assert "nmae" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+def test_a_missing_watchlist_is_an_error_unless_the_shipped_one_is_asked_for(
+    tmp_path: Path, samples: Path
+) -> None:
+    payload = str(samples / REPORT_499)
+    for command in (["watchlist", "check"], ["fetch", "eu_safety_gate", "--from-file", payload]):
+        result = inkwatch(*command, cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr == (
+            f"Error: {tmp_path / 'watchlist.toml'}: no watchlist here — run `inkwatch init` "
+            "to write one there, or pass --watchlist PATH (--watchlist shipped uses the "
+            "shipped list, which holds none of your lots)\n"
+        )
+    assert not (tmp_path / "alerts.db").exists()  # nothing was stored with a wrong watchlist
+    result = inkwatch("--watchlist", "shipped", "watchlist", "check", cwd=tmp_path)
+    assert result.returncode == 0 and "monitor/data/watchlist.toml: OK" in result.stdout
+    assert ", 0 lots," in result.stdout
+    assert inkwatch("init", cwd=tmp_path).returncode == 0  # writes one beside sources.toml
+    result = inkwatch("watchlist", "check", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("watchlist.toml: OK")
+
+
+def test_a_db_in_a_missing_folder_is_an_error_except_for_init(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no sources.toml here: the defaults
+    db = tmp_path / "nowhere" / "alerts.db"
+    line = (
+        f"Error: {db}: the folder {db.parent} does not exist — check the path; "
+        f"`inkwatch init --db {db}` creates the folder and the database\n"
+    )
+    payload = str(samples / REPORT_499)
+    for command in (
+        ["fetch", "eu_safety_gate", "--from-file", payload],
+        ["subscribers", "add", "owner@clinic.example"],
+        ["alerts"],
+        ["sources"],
+        ["status"],
+        ["outbox"],
+    ):
+        code, out, err = run("--db", str(db), "--watchlist", "shipped", *command)
+        assert (code, out, err) == (2, "", line), command
+    assert not db.parent.exists()
+    code, out, _ = run("--db", str(db), "init")
+    assert code == 0 and f"Database {db} is ready" in out
+    code, _, err = run("--db", str(db), "subscribers", "add", "a@clinic.example")
+    assert (code, err) == (0, "")
+
+
+def test_fetch_without_sources_toml_says_the_file_is_missing(tmp_path: Path) -> None:
+    result = inkwatch("fetch", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"Error: {tmp_path / 'sources.toml'}: file not found — run `inkwatch init` to write "
+        "a sample there, or pass --config PATH\n"
+    )
+
+
+def test_the_sample_contact_is_warned_about_on_every_run(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "monitor" / "data" / "sources.toml"
+    assert 'contact = "change-me@example.org"' in shipped.read_text(encoding="utf-8")
+    config = tmp_path / "sources.toml"
+    config.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    warning = (
+        f"Warning: {config}: [settings] contact is still the sample change-me@example.org — "
+        "put your own address there: regulators see it in every request and write to it "
+        "when InkWatch causes trouble.\n"
+    )
+    for command in (["sources"], ["sources", "--format", "json"], ["init"]):
+        code, _, err = run("--config", str(config), *command)
+        assert (code, err) == (0, warning), command
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("change-me@example.org", "ana@clinic.example"),
+        encoding="utf-8",
+    )
+    code, _, err = run("--config", str(config), "sources")
+    assert (code, err) == (0, "")
+
+
 def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> None:
     db = str(tmp_path / "alerts.db")
     run(
@@ -442,7 +604,7 @@ def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> 
     run("--db", db, "subscribers", "add", "owner@clinic.example")
     code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
     assert code == 0 and "1 changed" in out and "critical" in out
-    assert "1 message queued" in out
+    assert "1 message queued" in out and "less severe" not in out
     with Store.open(db) as store:
         (row,) = store.outbox()
     assert row["email"] == "owner@clinic.example" and row["state"] == "pending"
@@ -450,6 +612,40 @@ def test_alerts_relevance_filters_and_rematch(tmp_path: Path, samples: Path) -> 
     assert [r["ref"] for r in json.loads(out)] == ["SR/01445/25"]
     code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
     assert "0 changed" in out
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
+    assert "0 messages queued" in out  # told once is enough
+
+
+def test_rematch_says_when_alerts_become_less_severe_and_notify_after_plain_rematch(
+    tmp_path: Path, samples: Path
+) -> None:
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "fetch", "eu_safety_gate", "--from-file", report)
+    run("--db", db, "subscribers", "add", "owner@clinic.example")
+    shipped = Path(__file__).resolve().parent.parent / "watchlist.toml"
+    mine = tmp_path / "watchlist.toml"
+    mine.write_text(
+        shipped.read_text() + '\n[[lot]]\nbrand = "Dynamic Color"\nproduct = "Ultra White"\n'
+        'lot = "WUL-020124-D1"\n',
+        encoding="utf-8",
+    )
+    # A plain rematch first: it stores the new verdict, and must not use up the mail.
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
+    assert code == 0 and "1 changed" in out and "queued" not in out
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
+    assert code == 0 and "0 changed" in out and "1 message queued" in out
+    with Store.open(db) as store:
+        held = store.alerts(AlertQuery(min_severity="critical"))
+        assert [r["alert_id"] for r in store.outbox()] == [r["id"] for r in held]
+        assert [r["ref"] for r in held] == ["SR/01445/25"]
+    # The lot taken out again (a slip while editing): the rematch says so in one line.
+    code, out, _ = run("--db", db, "--watchlist", str(shipped), "rematch")
+    notes = [line for line in out.splitlines() if "less severe" in line]
+    assert code == 0 and notes == [
+        "Note: 1 alert is now less severe (1 critical → high) — if you did not mean to drop "
+        "a lot or brand from the watchlist, put it back and run `inkwatch rematch` again."
+    ]
 
 
 # -- subscribers and email --------------------------------------------------------------------

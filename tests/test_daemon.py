@@ -111,7 +111,10 @@ def test_new_records_are_mailed_within_the_interval_and_never_twice(tmp_path, sm
         subscribe(config, "--min-severity", "medium")
         with DaemonProcess(config) as first:
             for name in ("eu_safety_gate", "health_canada", "fda_feed"):
-                first.wait_for(source_run(name, "ok"))  # the baseline: stored, not mailed
+                first.wait_for(source_run(name, "ok"))  # the baseline: history, not news…
+            held = smtp.handler.next_message(timeout=10)  # …except the lot the clinic holds
+            body = held.message().get_body(("plain",)).get_content()
+            assert "WUL-020124-D1" in body and "Critical" in body, body
             assert smtp.handler.drained() == []
 
             regulators.publish_next_week()

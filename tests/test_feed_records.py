@@ -116,7 +116,8 @@ def test_the_cli_stores_every_entry_of_a_feed_with_bad_dates(tmp_path: Path) -> 
     payload, dates = dated_feed()
     (tmp_path / "feed.xml").write_bytes(payload)
     db = tmp_path / "alerts.db"
-    args = ["--config", str(write_config(tmp_path)), "--db", str(db), "fetch", "bad_dates"]
+    config = str(write_config(tmp_path))
+    args = ["--config", config, "--db", str(db), "--watchlist", "shipped", "fetch", "bad_dates"]
     result = CliRunner().invoke(cli, [*args, "--from-file", str(tmp_path / "feed.xml")])
     assert result.exit_code == 0, result.output
     assert f"bad_dates [feed.xml]: ok: {len(dates)} new, 0 updated" in result.stdout
@@ -153,7 +154,9 @@ def test_a_future_date_is_kept_but_sorts_by_when_it_was_first_seen(tmp_path: Pat
     assert dates["far"] == earlier  # … but ordered by when it was first seen
     assert dates["year"] == now.isoformat()
     assert dates["soon"] == soon.isoformat()
-    result = CliRunner().invoke(cli, ["--db", str(db), "alerts", "--format", "jsonl"])
+    result = CliRunner().invoke(
+        cli, ["--db", str(db), "alerts", "--all-alerts", "--format", "jsonl"]
+    )
     assert result.exit_code == 0, result.output
     order = [line.split('"ref": "')[1].split('"')[0] for line in result.stdout.splitlines()]
     assert order == ["soon", "year", "far", "old"]

@@ -81,6 +81,47 @@ def test_history_is_never_mailed(store: Store) -> None:
     assert rows(store) == [("new@clinic.example", "NEW", 1, 0, "pending")]
 
 
+def test_a_first_poll_mails_only_what_is_urgent_for_the_clinic_most_severe_first(
+    store: Store,
+) -> None:
+    def by_severity(alert: Alert) -> Verdict:
+        severity = alert.title.split()[0]
+        return Verdict(severity != "none", None if severity == "none" else severity)
+
+    with store.transaction():
+        store.add_subscriber("all@clinic.example", now=T0)
+        store.add_subscriber("critical@clinic.example", min_severity="critical", now=T0)
+    titles = ("low ink", "high brand", "medium lead", "critical lot", "none henna")
+    first_poll = [ink(f"B{n}", title=title) for n, title in enumerate(titles)]
+    old = datetime(2025, 1, 1, tzinfo=UTC)  # a year before the poll at T1
+    first_poll += [
+        ink("OLD-HIGH", title="high brand", published=old),  # a watched brand, long ago
+        ink("UNDATED-HIGH", title="high brand", published=None),
+        ink("OLD-CRITICAL", title="critical lot", published=old),  # a held lot: always
+    ]
+    with store.transaction():
+        store.upsert_alerts(first_poll, now=T1, via="baseline", judge=by_severity)
+        history = [ink(f"H{n}", title=title) for n, title in enumerate(titles)]
+        store.upsert_alerts(history, now=T1, via="backfill", judge=by_severity)
+        store.upsert_alerts(
+            [ink(f"F{n}", title=t) for n, t in enumerate(titles)],
+            now=T1,
+            via="file",
+            judge=by_severity,
+        )
+    queued = store.db.execute(
+        "SELECT s.email, a.ref FROM outbox o JOIN alerts a ON a.num = o.alert "
+        "JOIN subscribers s ON s.id = o.subscriber ORDER BY o.id"
+    ).fetchall()
+    assert queued == [
+        ("all@clinic.example", "B3"),  # the held lots come first
+        ("all@clinic.example", "OLD-CRITICAL"),
+        ("all@clinic.example", "B1"),  # a watched brand, 31 days old
+        ("critical@clinic.example", "B3"),
+        ("critical@clinic.example", "OLD-CRITICAL"),
+    ]
+
+
 def test_a_new_revision_is_mailed_only_when_it_matters(store: Store) -> None:
     with store.transaction():
         store.add_subscriber("a@clinic.example", now=T0)

@@ -51,6 +51,7 @@ def write_config(folder: Path, url: str = "http://127.0.0.1/feed.xml") -> Path:
 
 def fetch_file(tmp_path: Path) -> object:
     args = ["--config", str(tmp_path / "sources.toml"), "--db", str(tmp_path / "alerts.db")]
+    args += ["--watchlist", "shipped"]
     feed = str(tmp_path / "feed.xml")
     return CliRunner().invoke(cli, [*args, "fetch", "big", "--from-file", feed])
 

@@ -95,7 +95,8 @@ def test_human_readable_output_escapes_control_and_bidi_characters(
 
 def test_show_and_table_keep_one_line_per_row(db: Path) -> None:
     out, _ = invoke(db, "alerts")
-    assert len(out.splitlines()) == 2  # the header and the one alert
+    assert len(out.splitlines()) == 3  # the header, the one alert and the count
+    assert out.splitlines()[-1] == "1 relevant alert (--all-alerts for every alert)"
     out, _ = invoke(db, "show", _alert_id(db))
     assert [line.split(":")[0] for line in out.splitlines()][:5] == [
         "id",
