@@ -990,6 +990,8 @@ def subscribers_add(
 
 def _check_sources(app: App, names: Sequence[str]) -> None:
     """A --source filter must name a source of sources.toml: a typo would mean no mail."""
+    if not names:
+        return
     known = sorted(app.config.sources)
     for name in names:
         if name not in app.config.sources:
@@ -1091,28 +1093,40 @@ def _transport(app: App, dry_run: bool) -> Any:
     )
 
 
-def _mail_settings(app: App) -> Any:
+def _mail_settings(app: App, *, for_alerts: bool = True) -> Any:
+    """Who sends and to whom the operator's notices go; ``for_alerts`` adds what alert
+    mail says about the clinic (not needed for a test message)."""
     from monitor import pipeline
     from monitor.notify import render
 
     email = app.config.email
     domain = parseaddr(email.from_addr)[1].rpartition("@")[2] or "inkwatch.invalid"
-    watchlist = app.watchlist
-    clinic = render.Clinic(
-        lots=watchlist.lots,
-        classes={c.name: c.kind for c in watchlist.contaminants},
-        regulators={
-            cfg.name: sources.REGISTRY[cfg.kind].title or cfg.name
-            for cfg in app.config.sources.values()
-        },
-    )
     return pipeline.MailSettings(
         sender=email.from_addr,
         domain=domain,
         admin=email.admin,
         failure_notice_after=email.failure_notice_after,
-        clinic=clinic,
+        clinic=_clinic(app) if for_alerts else render.Clinic(),
     )
+
+
+def _clinic(app: App) -> Any:
+    """What mail says from the clinic's files: its lots and notes (watchlist.toml), the
+    contaminants' classes, the regulators' names. Queued mail never waits for a watchlist:
+    without one it goes out without the clinic's notes, and the person is told."""
+    from monitor.notify import render
+
+    regulators = {
+        cfg.name: sources.REGISTRY[cfg.kind].title or cfg.name
+        for cfg in app.config.sources.values()
+    }
+    try:
+        watchlist = app.watchlist
+    except ConfigError as exc:
+        click.echo(f"Warning: {one_line(exc)}; mail goes out without your lot notes", err=True)
+        return render.Clinic(regulators=regulators)
+    classes = {c.name: c.kind for c in watchlist.contaminants}
+    return render.Clinic(lots=watchlist.lots, classes=classes, regulators=regulators)
 
 
 @cli.command()
@@ -1188,7 +1202,7 @@ def test_email(app: App, address: str) -> None:
     """Send a test message through the configured transport and say what the server said."""
     from monitor.notify import render
 
-    mail = _mail_settings(app)
+    mail = _mail_settings(app, for_alerts=False)
     message = render.render_test(
         render.Recipient(email=address), sender=mail.sender, domain=mail.domain
     )

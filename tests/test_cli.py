@@ -797,6 +797,6 @@ def test_sources_and_status_show_a_long_error_whole(tmp_path: Path) -> None:
         code, out, _ = run("--db", str(db), command)
         assert code == 0
         lines = [line for line in out.splitlines() if line.startswith("    ")]
-        assert all(len(line) <= 100 for line in out.splitlines()), out
+        assert lines and all(len(line) <= 100 for line in lines), out
         joined = "".join("".join(lines).split()).replace("lasterror:", "")
         assert "".join(error.split()) in joined, out
