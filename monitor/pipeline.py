@@ -24,7 +24,7 @@ from monitor.errors import Interrupted, MonitorError, NotifyError, ParseError
 from monitor.fetch import Fetcher, FetchResult, Validators
 from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
 from monitor.notify import render
-from monitor.notify.transports import Delivery, Transport
+from monitor.notify.transports import NOT_ABOUT_THE_MESSAGE, Delivery, Transport
 from monitor.store import Judge, Store, UpsertResult, utcnow
 
 log = logging.getLogger(__name__)
@@ -466,8 +466,12 @@ def _send(transport: Transport, message: EmailMessage) -> Delivery:
 
 
 def _unreachable(delivery: Delivery) -> bool:
-    """No answer from the server at all (refused, timed out, dropped): not about a message."""
-    return not delivery.ok and not delivery.permanent and delivery.code is None
+    """The server cannot take any message now: no answer (refused, timed out, dropped), a
+    421 (closing), or it refused our login or TLS. Not about a message: the rest of the
+    batch waits for the next run instead of knocking once per message."""
+    if delivery.ok or delivery.permanent:
+        return False
+    return delivery.code is None or delivery.code == 421 or delivery.code in NOT_ABOUT_THE_MESSAGE
 
 
 def _alive(pid: int) -> bool:

@@ -20,6 +20,7 @@ from loopback import LoopbackServer
 from smtp_server import (
     ACCEPT_NO_REPLY,
     HANG_UP,
+    PasswordAuthenticator,
     Received,
     RecordingHandler,
     SmtpTestServer,
@@ -416,3 +417,25 @@ def test_outbox_retry_makes_waiting_rows_due_and_with_failed_requeues_failures(
         assert store.outbox_counts() == {"pending": 2}
     listing = runner.invoke(cli, ["--db", str(db), "outbox"])
     assert listing.exit_code == 0 and "ana@clinic.test" in listing.stdout
+
+
+def test_a_refused_login_holds_the_batch_with_one_connection_per_run(store: Store) -> None:
+    """A wrong password is not the messages' fault: they wait, and nobody knocks 6 times."""
+    queue_alerts(store, ["A1", "A2"])
+    with SmtpTestServer(authenticator=PasswordAuthenticator("inkwatch", "right")) as server:
+        wrong = SmtpTransport(
+            server.host, server.port, security="none", username="inkwatch", password="wrong"
+        )
+        report = pipeline.notify(store, wrong, MAIL, now=T0 + timedelta(minutes=2))
+        assert (report.sent, report.failed, report.retried) == (0, 0, 6)
+        assert server.handler.connections == 1
+        assert {row["next_attempt"] for row in store.outbox(("pending",))} == {
+            (T0 + timedelta(minutes=2)).isoformat(timespec="seconds")
+        }
+        right = SmtpTransport(
+            server.host, server.port, security="none", username="inkwatch", password="right"
+        )
+        fixed = pipeline.notify(store, right, MAIL, now=T0 + timedelta(minutes=3))
+        received = server.handler.drained()
+    assert fixed.sent == 6
+    assert_exactly_once(received, 6)
