@@ -613,38 +613,90 @@ def _period(mode: str, now: datetime) -> str:
 def _send_notices(
     store: Store, transport: Transport, mail: MailSettings, stamp: str, report: NotifyReport
 ) -> None:
-    for key, state, message in _notices_due(store, mail):
+    for marks, message in _notices_due(store, mail):
         delivery = _send(transport, message)
         if delivery.ok:
             with store.transaction():
-                store.set_notice(key, state, stamp)
+                for key, state in marks:
+                    store.set_notice(key, state, stamp)
             report.notices += 1
         else:
             report.errors.append(f"operator notice: {delivery.text}")
 
 
-def _notices_due(store: Store, mail: MailSettings) -> list[tuple[str, str, EmailMessage]]:
-    """What the operator must hear: a source failing (N runs in a row) or recovered, and
-    email given up after the queue lifetime. Each is sent once."""
+Notice = tuple[list[tuple[str, str]], EmailMessage]  # (notices rows it settles, message)
+
+
+def _notices_due(store: Store, mail: MailSettings) -> list[Notice]:
+    """What the operator must hear, each once: a source failing (N runs in a row) or
+    recovered, and email given up after the queue lifetime. When every source fails (or
+    recovers) at once, one message says so instead of one per source."""
     if not mail.admin:
         return []
     admin = render.Recipient(email=mail.admin)
-    due = []
-    for state in store.source_states():
-        notice = _source_notice(store, state, mail)
-        if notice is not None:
-            key, kind, stamp, subject, lines = notice
+    states = store.source_states()
+    found = [(state, _source_notice(store, state, mail)) for state in states]
+    due = [(state, notice) for state, notice in found if notice is not None]
+    notices: list[Notice] = []
+    down = len(states) > 1 and all(state["consecutive_failures"] for state in states)
+    for kind in ("failing", "ok"):
+        group = [(state, notice) for state, notice in due if notice[1] == kind]
+        if group and kind == "failing" and down:  # every source fails: one message for all
+            everyone = [(state, _failing(state)) for state in states]
+            notices.append(_all_sources_notice(everyone, kind, mail, admin))
+            continue
+        if len(group) > 1 and kind == "ok":
+            notices.append(_all_sources_notice(group, kind, mail, admin))
+            continue
+        for _, (key, state, stamp, subject, lines) in group:
             message = render.render_notice(
                 subject,
                 lines,
                 admin,
                 sender=mail.sender,
                 domain=mail.domain,
-                key=f"{key}:{kind}:{stamp}",
+                key=f"{key}:{state}:{stamp}",
             )
-            due.append((key, kind, message))
+            notices.append(([(key, state)], message))
     expired = _expired_notice(store, mail, admin)
-    return due + ([expired] if expired else [])
+    return notices + ([expired] if expired else [])
+
+
+def _failing(state: dict[str, Any]) -> tuple[str, str, str, str, list[str]]:
+    return f"source:{state['source']}", "failing", state["last_error_at"] or "", "", []
+
+
+def _all_sources_notice(
+    group: list[tuple[dict[str, Any], tuple[str, str, str, str, list[str]]]],
+    kind: str,
+    mail: MailSettings,
+    admin: render.Recipient,
+) -> Notice:
+    """One message for every source failing at once, or for several recovering."""
+    names = [state["source"] for state, _ in group]
+    if kind == "failing":
+        subject = f"[InkWatch] all {len(names)} sources are failing — network down?"
+        lines = [
+            f"InkWatch could not read any of its {len(names)} sources: the network, DNS or a "
+            "proxy of this server is more likely at fault than every regulator at once.",
+            "",
+            *(f"- {state['source']}: {state['last_error']}" for state, _ in group),
+            "",
+            "You will get one more message when they work again.",
+        ]
+    else:
+        subject = f"[InkWatch] {len(names)} sources work again"
+        lines = [f"InkWatch reads these sources again: {', '.join(names)}."]
+    stamps = ",".join(notice[2] or "" for _, notice in group)
+    message = render.render_notice(
+        subject,
+        lines,
+        admin,
+        sender=mail.sender,
+        domain=mail.domain,
+        key=f"sources:all:{kind}:{stamps}",
+    )
+    return [(notice[0], kind) for _, notice in group], message
 
 
 def _source_notice(
@@ -669,9 +721,7 @@ def _source_notice(
     return None
 
 
-def _expired_notice(
-    store: Store, mail: MailSettings, admin: render.Recipient
-) -> tuple[str, str, EmailMessage] | None:
+def _expired_notice(store: Store, mail: MailSettings, admin: render.Recipient) -> Notice | None:
     """One notice for the rows given up since the last such notice."""
     rows = store.expired_rows(int(store.notice_state(EXPIRED_NOTICE) or 0))
     if not rows:
@@ -696,4 +746,4 @@ def _expired_notice(
         domain=mail.domain,
         key=f"{EXPIRED_NOTICE}:{last}",
     )
-    return EXPIRED_NOTICE, str(last), message
+    return [(EXPIRED_NOTICE, str(last))], message

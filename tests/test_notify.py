@@ -170,6 +170,35 @@ def test_operator_told_once_when_a_source_fails_and_once_when_it_recovers(store:
     assert subjects == ["[InkWatch] fda_recalls is failing", "[InkWatch] fda_recalls recovered"]
 
 
+def test_one_notice_when_every_source_fails_at_once(store: Store) -> None:
+    """The network is down: one message, not one per source, even as sources reach the
+    failure threshold at different times (intervals differ)."""
+    names = ("eu_safety_gate", "fda_recalls", "health_canada")
+    with store.transaction():
+        for name in names:
+            store.record_success(name, items=3)
+    with SmtpTestServer() as server:
+        for run in range(4):
+            with store.transaction():
+                for name in names[: 1 + run]:  # the hourly source fails first and most
+                    store.record_failure(name, f"{name}: name resolution failed")
+            pipeline.notify(store, transport(server), MAIL, now=T0)
+        with store.transaction():
+            for name in names:
+                store.record_success(name, items=3)
+        pipeline.notify(store, transport(server), MAIL, now=T0)
+        pipeline.notify(store, transport(server), MAIL, now=T0)
+        messages = delivered(server.handler)
+    subjects = [str(m["Subject"]) for m in messages]
+    assert subjects == [
+        "[InkWatch] eu_safety_gate is failing",  # alone: the others still worked then
+        "[InkWatch] all 3 sources are failing — network down?",
+        "[InkWatch] 3 sources work again",
+    ]
+    body = messages[1].get_body(("plain",)).get_content()
+    assert all(f"- {name}: {name}: name resolution failed" in body for name in names)
+
+
 def test_sigkill_during_a_send_batch_loses_nothing(tmp_path: Path, samples: Path, judge) -> None:
     db = tmp_path / "alerts.db"
     with Store.open(db) as store:
