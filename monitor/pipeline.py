@@ -649,14 +649,7 @@ def _notices_due(store: Store, mail: MailSettings) -> list[Notice]:
             notices.append(_all_sources_notice(group, kind, mail, admin))
             continue
         for _, (key, state, stamp, subject, lines) in group:
-            message = render.render_notice(
-                subject,
-                lines,
-                admin,
-                sender=mail.sender,
-                domain=mail.domain,
-                key=f"{key}:{state}:{stamp}",
-            )
+            message = _notice(mail, admin, subject, lines, f"{key}:{state}:{stamp}")
             notices.append(([(key, state)], message))
     expired = _expired_notice(store, mail, admin)
     return notices + ([expired] if expired else [])
@@ -688,15 +681,17 @@ def _all_sources_notice(
         subject = f"[InkWatch] {len(names)} sources work again"
         lines = [f"InkWatch reads these sources again: {', '.join(names)}."]
     stamps = ",".join(notice[2] or "" for _, notice in group)
-    message = render.render_notice(
-        subject,
-        lines,
-        admin,
-        sender=mail.sender,
-        domain=mail.domain,
-        key=f"sources:all:{kind}:{stamps}",
-    )
+    message = _notice(mail, admin, subject, lines, f"sources:all:{kind}:{stamps}")
     return [(notice[0], kind) for _, notice in group], message
+
+
+def _notice(
+    mail: MailSettings, admin: render.Recipient, subject: str, lines: list[str], key: str
+) -> EmailMessage:
+    """An operator notice; ``key`` makes its Message-ID (the same notice, the same id)."""
+    return render.render_notice(
+        subject, lines, admin, sender=mail.sender, domain=mail.domain, key=key
+    )
 
 
 def _source_notice(
@@ -738,12 +733,6 @@ def _expired_notice(store: Store, mail: MailSettings, admin: render.Recipient) -
         "",
         "Once the mail server works, `inkwatch outbox retry --failed` queues them again.",
     ]
-    message = render.render_notice(
-        f"[InkWatch] {count} not delivered",
-        lines,
-        admin,
-        sender=mail.sender,
-        domain=mail.domain,
-        key=f"{EXPIRED_NOTICE}:{last}",
-    )
+    subject = f"[InkWatch] {count} not delivered"
+    message = _notice(mail, admin, subject, lines, f"{EXPIRED_NOTICE}:{last}")
     return [(EXPIRED_NOTICE, str(last))], message
