@@ -138,6 +138,8 @@ def log_report(report: SourceReport) -> None:
         "duration": round(report.duration, 3),
         "bytes": report.size,
     }
+    if report.retry_at:
+        fields["retry_at"] = report.retry_at
     if report.error:
         fields["error"] = report.error
         log.warning(
