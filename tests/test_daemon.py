@@ -521,3 +521,53 @@ def test_json_log_lines_carry_the_run_fields(capsys, restore_logging):
     assert line["event"] == "source_run" and line["source"] == "fda_recalls"
     assert (line["new"], line["updated"], line["unchanged"], line["bytes"]) == (2, 0, 3, 1234)
     assert line["level"] == "info" and line["time"].endswith("+00:00")
+
+
+def test_four_rate_limited_sources_do_not_starve_a_fast_one(tmp_path, samples, monkeypatch):
+    """Each rate-limited source asks for 60 s; with the four workers asleep in those waits
+    a 1-second source ran once in a minute. Now the waits are next run times."""
+    monkeypatch.setattr(daemon, "STAGGER", 0.05)
+    feed = (samples / "oecd" / "rss_2026-08-21.xml").read_bytes()
+    busy_asked: list[bytes] = []
+    fast_after_busy = threading.Semaphore(0)
+
+    def regulator(conn, stop) -> None:
+        head = read_request_head(conn)
+        if b"/busy" in head:
+            busy_asked.append(head)
+            conn.sendall(
+                b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 60\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            return
+        if len(busy_asked) == 4:
+            fast_after_busy.release()
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(feed) + feed
+        )
+
+    with LoopbackServer(regulator) as server:
+        every_second = {
+            "fast": SourceConfig(
+                name="fast", kind="feed", url=server.url("/feed"), interval=timedelta(seconds=1)
+            )
+        }
+        busy = {f"busy{i}": hourly(f"busy{i}", server.url(f"/busy{i}")) for i in range(4)}
+        runner = daemon.Daemon(tmp_path / "alerts.db", lambda: runtime_for(every_second | busy))
+        with Store.open(runner.db, create=True):
+            pass
+        runner._start_scheduler()
+        try:
+            for run in range(2):  # two runs at its interval once all four were rate-limited
+                assert fast_after_busy.acquire(timeout=4), f"run {run + 1} did not come"
+            jobs = {job.id: job.next_run_time for job in runner._scheduler.get_jobs()}
+        finally:
+            runner._stop.set()
+            runner._scheduler.shutdown(wait=True)
+            runner._close_fetchers()
+    assert len(busy_asked) == 4  # each asked once: deferred, not retried in a loop
+    for i in range(4):
+        assert jobs[f"source:busy{i}"] >= datetime.now(UTC) + timedelta(seconds=50)
+    with Store.open(tmp_path / "alerts.db") as store:
+        states = {s["source"]: s for s in store.source_states()}
+    assert all(states[f"busy{i}"]["consecutive_failures"] == 0 for i in range(4))
