@@ -33,6 +33,7 @@ from loopback import (  # tests/ is on sys.path: no __init__.py, pytest "prepend
 )
 from pytest_httpserver import HTTPServer
 
+from monitor.config import load_config
 from monitor.errors import FetchError
 from monitor.fetch import (
     GONE_HINT,
@@ -45,6 +46,7 @@ from monitor.fetch import (
     make_client,
 )
 from monitor.model import FetchPolicy
+from monitor.sources import REGISTRY
 
 UA = "InkWatch-test/1.0 (+mailto:tests@example.test)"
 POLICY = FetchPolicy(
@@ -738,3 +740,28 @@ def test_post_json(http: HTTPServer, make_fetcher) -> None:
 
     assert json.loads(result.body or b"") == {"n": 1}
     assert http.log[0][0].headers["User-Agent"] == UA
+
+
+def test_with_the_shipped_settings_one_fetch_ends_within_total_timeout_plus_5_s(fake) -> None:
+    """Every try of a server that never answers lasts its whole read timeout (on the fake
+    clock): 4 tries of 30 s and 7 s of backoff were 127 s against total_timeout = 120."""
+    shipped = load_config(Path(__file__).resolve().parent.parent / "sources.toml", REGISTRY)
+    policy = shipped.settings.fetch
+    assert (policy.total_timeout, policy.read_timeout, policy.retries) == (120.0, 30.0, 3)
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        fake.now += request.extensions["timeout"]["read"]
+        raise httpx.ReadTimeout("nothing", request=request)
+
+    fetcher = Fetcher(
+        policy,
+        transport=httpx.MockTransport(silent),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        rng=lambda: 0.5,
+    )
+    started = fake.now
+    with fetcher:
+        error = fetch_error(fetcher, "https://regulator.test/feed.xml")
+    assert fake.now - started <= policy.total_timeout + 5
+    assert "read_timeout=30 s (after 4 attempts)" in error.message
