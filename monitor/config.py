@@ -6,6 +6,7 @@ wrong and what to do. Relative paths in the file are relative to the file's fold
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfoNotFoundError
 
 from monitor import __version__
@@ -28,6 +30,12 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _SIZES = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$", re.IGNORECASE)
+# A kind whose default url is empty or on these reserved example domains (RFC 2606) has
+# no address of its own: each source of that kind must give one.
+_PLACEHOLDER_HOSTS = ("example.org", "example.com", "example.net")
+# [settings] numbers: each must be a finite number above zero, or at least zero.
+_POSITIVE_SETTINGS = ("connect_timeout", "read_timeout", "total_timeout", "retry_after_max")
+_NOT_NEGATIVE_SETTINGS = ("retries", "max_redirects", "host_spacing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +223,21 @@ _EMAIL_DEFAULTS: dict[str, Any] = {
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+def _placeholder(url: str) -> bool:
+    host = (urlsplit(url).hostname or "") if url else ""
+    return not host or host in _PLACEHOLDER_HOSTS or host.endswith(".example")
+
+
 def kind_defaults(kind: SourceKind) -> SourceConfig:
-    """A source of ``kind`` with every default, named after the kind (``kind`` alone is valid)."""
+    """A source of ``kind`` with every default, named after the kind (``kind`` alone is
+    valid, except for a kind without an address of its own, like ``feed``)."""
+    if _placeholder(kind.url):
+        raise ConfigError(
+            f"a {kind.name} source has no address of its own",
+            where=kind.name,
+            hint=f'configure it in sources.toml: [sources.<name>] kind = "{kind.name}" '
+            'url = "https://…"',
+        )
     return SourceConfig(
         name=kind.name,
         kind=kind.name,
@@ -293,11 +314,14 @@ def _settings(reader: _Reader, data: dict, base: Path) -> Settings:
             f"settings.max_body_size: {exc}",
             'write it like max_body_size = "64MB"',
         ) from None
-    for key in ("connect_timeout", "read_timeout", "total_timeout", "host_spacing"):
-        if values[key] < 0:
-            raise reader.fail(
-                "settings", key, f"settings.{key} must not be negative", "give a number of seconds"
-            )
+    _check_numbers(reader, values)
+    if max_body <= 0:
+        raise reader.fail(
+            "settings",
+            "max_body_size",
+            f"settings.max_body_size must be more than zero, not {values['max_body_size']!r}",
+            'write it like max_body_size = "64MB"',
+        )
     contact = values["contact"]
     policy = FetchPolicy(
         user_agent=values["user_agent"] or default_user_agent(contact or "not configured"),
@@ -313,6 +337,23 @@ def _settings(reader: _Reader, data: dict, base: Path) -> Settings:
     return Settings(database=base / values["database"], contact=contact, fetch=policy)
 
 
+def _check_numbers(reader: _Reader, values: dict[str, Any]) -> None:
+    """Timeouts and waits above zero; counts and spacing at least zero; none infinite."""
+    for key in (*_POSITIVE_SETTINGS, *_NOT_NEGATIVE_SETTINGS):
+        value = values[key]
+        zero_ok = key in _NOT_NEGATIVE_SETTINGS
+        if math.isfinite(value) and (value > 0 or (zero_ok and value == 0)):
+            continue
+        unit = "a whole number" if isinstance(value, int) else "a number of seconds"
+        wanted = "zero or more" if zero_ok else "more than zero"
+        raise reader.fail(
+            "settings",
+            key,
+            f"settings.{key} must be {wanted}, not {value!r}",
+            f"give {unit}, like {key} = {_example(_SETTINGS_DEFAULTS[key])}",
+        )
+
+
 def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
     if "smtp_password" in data:
         raise reader.fail(
@@ -322,6 +363,14 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
             "remove it and set the INKWATCH_SMTP_PASSWORD environment variable",
         )
     values = reader.table(data, "email", _EMAIL_DEFAULTS)
+    for key, low, high in (("smtp_port", 1, 65535), ("failure_notice_after", 1, 10_000)):
+        if not low <= values[key] <= high:
+            raise reader.fail(
+                "email",
+                key,
+                f"email.{key} must be between {low} and {high}, not {values[key]!r}",
+                f"write it like {key} = {_EMAIL_DEFAULTS[key]}",
+            )
     if values["smtp_security"] not in SMTP_SECURITY:
         raise reader.fail(
             "email",
@@ -417,6 +466,13 @@ def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKin
     values = reader.table(data, table, allowed)
     interval = _duration(reader, table, "interval", values["interval"], "6h")
     url = values["url"]
+    if "url" not in data and _placeholder(kind.url):
+        raise reader.fail(
+            table,
+            None,
+            f"[{table}] has no url: a {kind_name} source has no address of its own",
+            f'add url = "https://…" under [{table}] (the address of the feed to poll)',
+        )
     if not re.match(r"^https?://", url):
         raise reader.fail(
             table,

@@ -5,10 +5,15 @@ time), a send job that mails what is due, and digest jobs at the configured loca
 Jobs run on a small thread pool; each opens its own connection to the database, so a slow
 regulator never holds up another source or the email.
 
-When each source is next due comes from its last attempt stored in alerts.db: a restart
-neither polls everything at once nor skips what was due, and a run missed while the daemon
-was down is caught up once. SIGTERM/SIGINT stop it within seconds; SIGHUP re-reads the
-configuration and keeps the old one if the new one is invalid.
+When each source is next due comes from its state stored in alerts.db (last attempt, a
+rate-limited source's retry time, a gone url): a restart neither polls everything at once
+nor skips what was due, and a run missed while the daemon was down is caught up once.
+APScheduler keeps time by the wall clock, so the main loop watches it against the
+monotonic clock: after a step (NTP, a VM resumed) every job is scheduled again from the
+stored state, and polling neither stops nor multiplies.
+
+SIGTERM/SIGINT stop it within seconds; SIGHUP re-reads the configuration and keeps the old
+one if the new one is invalid.
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -47,6 +54,10 @@ STOP_GRACE = 8.0  # seconds a running job gets to reach a safe point after SIGTE
 STAGGER = 1.0  # seconds between overdue sources at start, so they are not polled at once
 MAX_JITTER = 300.0  # seconds; a source's runs wander by up to a tenth of its interval
 WORKERS = 4  # jobs at once: sources wait on the network, not on the CPU
+# A source whose url answered 410 Gone is polled at most this often until its url changes.
+GONE_INTERVAL = timedelta(days=1)
+CLOCK_STEP = timedelta(seconds=30)  # a wall-clock jump this large is a step, not drift
+CLOCK_CHECK = 10.0  # seconds between two looks at the wall clock
 
 
 def _libc_trim() -> Callable[[int], int] | None:
@@ -127,6 +138,8 @@ def log_report(report: SourceReport) -> None:
         "duration": round(report.duration, 3),
         "bytes": report.size,
     }
+    if report.retry_at:
+        fields["retry_at"] = report.retry_at
     if report.error:
         fields["error"] = report.error
         log.warning(
@@ -177,31 +190,73 @@ def log_sent(report: NotifyReport) -> None:
 # -- when each source is due ------------------------------------------------------------------
 
 
-def first_runs(
-    intervals: dict[str, timedelta], last_attempts: dict[str, str | None], now: datetime
-) -> dict[str, datetime]:
-    """When each source runs first after a start: at its last attempt plus its interval,
-    or, if that has passed (or it never ran), now — overdue sources a few seconds apart,
-    the longest overdue first. A missed run is caught up once, however many were missed."""
-    due = {}
-    for name, interval in intervals.items():
-        last = last_attempts.get(name)
-        due[name] = (
-            datetime.fromisoformat(last) + interval if last else datetime.min.replace(tzinfo=UTC)
-        )
+def due_at(
+    interval: timedelta, state: Mapping[str, Any] | None, url: str, now: datetime
+) -> datetime:
+    """When a source is next due, from its stored state: its last attempt plus its interval;
+    a rate-limited source at the time the server asked for; a source whose ``url``
+    answered 410 Gone a day after the last attempt at the soonest, and at once when
+    sources.toml gives it another url. Never run, or a last attempt in the future (the
+    wall clock was stepped back since): now."""
+    state = state or {}
+    last = _moment(state.get("last_attempt"))
+    if last is None or last > now:
+        return now
+    retry = _moment(state.get("retry_at"))
+    if retry is not None:
+        return retry
+    gone = state.get("gone_url")
+    if gone:  # the same url: a day later at the soonest; a new one in sources.toml: now
+        return last + max(interval, GONE_INTERVAL) if gone == url else now
+    return last + interval
+
+
+def _moment(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def first_runs(due: dict[str, datetime], now: datetime) -> dict[str, datetime]:
+    """When each source runs first after a start: when it is due (see ``due_at``), or, if
+    that has passed, now — overdue sources a few seconds apart, the longest overdue first.
+    A missed run is caught up once, however many were missed."""
+    runs = dict(due)
     overdue = sorted((d, name) for name, d in due.items() if d <= now)
     for i, (_, name) in enumerate(overdue):
-        due[name] = now + timedelta(seconds=i * STAGGER)
-    return due
+        runs[name] = now + timedelta(seconds=i * STAGGER)
+    return runs
 
 
-def is_due(interval: timedelta, last_attempt: str | None, now: datetime) -> bool:
+def is_due(interval: timedelta, state: Mapping[str, Any] | None, url: str, now: datetime) -> bool:
     """For `run --once` from cron: due once its interval has nearly passed (a cron run a
-    few seconds early must not push a poll back a whole cron period)."""
-    if not last_attempt:
-        return True
+    few seconds early must not push a poll back a whole cron period). Never before the
+    time a rate-limiting server asked for."""
     slack = min(interval * 0.1, timedelta(minutes=5))
-    return datetime.fromisoformat(last_attempt) + interval - slack <= now
+    if state and state.get("retry_at"):
+        slack = timedelta(0)
+    return due_at(interval, state, url, now) - slack <= now
+
+
+class ClockWatch:
+    """Notices a stepped wall clock: wall time that moved unlike monotonic time."""
+
+    def __init__(
+        self,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._wall, self._mono = wall, mono
+        self._last = (wall(), mono())
+
+    def step(self) -> timedelta | None:
+        """How far the wall clock jumped since the last call (None: it did not)."""
+        wall, mono = self._wall(), self._mono()
+        last_wall, last_mono = self._last
+        self._last = (wall, mono)
+        jump = (wall - last_wall) - timedelta(seconds=mono - last_mono)
+        return jump if abs(jump) >= CLOCK_STEP else None
 
 
 def jitter(interval: timedelta) -> float:
@@ -237,8 +292,16 @@ class _Jobs:
 class Daemon:
     """``run()`` until a signal says stop; ``once()`` for one cycle. Both hold the lock."""
 
-    def __init__(self, db: Path, load: Loader, *, workers: int = WORKERS):
+    def __init__(
+        self,
+        db: Path,
+        load: Loader,
+        *,
+        workers: int = WORKERS,
+        watch: Callable[[], ClockWatch] = ClockWatch,
+    ):
         self.db = db
+        self._watch = watch()
         self._load = load
         self.runtime = load()
         self._workers = workers
@@ -259,10 +322,10 @@ class Daemon:
         with InstanceLock(self.db):
             now = datetime.now(UTC)
             with Store.open(self.db, create=True, digests=self._digests()) as store:
-                states = {s["source"]: s["last_attempt"] for s in store.source_states()}
+                states = {s["source"]: s for s in store.source_states()}
             reports = []
             for cfg in self.runtime.config.enabled_sources():
-                if everything or is_due(cfg.interval, states.get(cfg.name), now):
+                if everything or is_due(cfg.interval, states.get(cfg.name), cfg.url, now):
                     report = self._poll_now(cfg.name)
                     if report is not None:
                         reports.append(report)
@@ -321,11 +384,31 @@ class Daemon:
 
     def _main_loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(timeout=3600)
+            self._wake.wait(timeout=CLOCK_CHECK)
             self._wake.clear()
-            if self._reload_asked and not self._stop.is_set():
+            if self._stop.is_set():
+                break
+            self.check_clock()
+            if self._reload_asked:
                 self._reload_asked = False
                 self.reload()
+
+    def check_clock(self) -> timedelta | None:
+        """After a wall-clock step, schedule every job again from the stored state: the
+        scheduler's times were wall-clock times and now mean something else."""
+        step = self._watch.step()
+        if step is None or self._scheduler is None:
+            return step
+        log.warning(
+            "the wall clock jumped by %s; scheduling every job again",
+            step,
+            extra={"fields": {"event": "clock_step", "seconds": step.total_seconds()}},
+        )
+        config = self.runtime.config
+        self._schedule_sources(config, {cfg.name for cfg in config.enabled_sources()})
+        self._schedule_email(self.runtime)
+        self._write_status()
+        return step
 
     def _shutdown(self) -> int:
         log.info("stopping: no new work; waiting for running jobs")
@@ -357,17 +440,19 @@ class Daemon:
     def _schedule_sources(self, config: Config, changed: set[str] | None = None) -> None:
         """Add a job per enabled source; drop those no longer enabled; reschedule ``changed``."""
         assert self._scheduler is not None
-        wanted = {cfg.name: cfg.interval for cfg in config.enabled_sources()}
+        wanted = {cfg.name: cfg for cfg in config.enabled_sources()}
         for job in self._scheduler.get_jobs():
             name = job.id.removeprefix("source:")
             if job.id.startswith("source:") and (name not in wanted or name in (changed or ())):
                 job.remove()
         existing = {job.id for job in self._scheduler.get_jobs()}
         with Store.open(self.db) as store:
-            last = {s["source"]: s["last_attempt"] for s in store.source_states()}
-        todo = {n: i for n, i in wanted.items() if f"source:{n}" not in existing}
-        for name, start in first_runs(todo, last, datetime.now(UTC)).items():
-            interval = todo[name]
+            states = {s["source"]: s for s in store.source_states()}
+        now = datetime.now(UTC)
+        todo = {n: cfg for n, cfg in wanted.items() if f"source:{n}" not in existing}
+        due = {n: due_at(c.interval, states.get(n), c.url, now) for n, c in todo.items()}
+        for name, start in first_runs(due, now).items():
+            interval = todo[name].interval
             self._scheduler.add_job(
                 self._poll_job,
                 IntervalTrigger(
@@ -415,9 +500,24 @@ class Daemon:
         with self._jobs.one():
             report = self._poll_now(name)
             release_memory()
+        if report is not None and report.outcome in ("deferred", "gone"):
+            self._poll_later(name)
         if report is not None and (report.new or report.updated or report.failed):
             self._wake_send()
         self._write_status()
+
+    def _poll_later(self, name: str) -> None:
+        """A deferred or gone source's next run: when the server asked, or a day later (the
+        interval trigger alone would poll it at its usual interval)."""
+        cfg = self.runtime.config.sources.get(name)
+        if cfg is None or self._scheduler is None or self._stop.is_set():
+            return
+        with Store.open(self.db) as store:
+            state = store.source_state(name)
+        when = max(due_at(cfg.interval, state, cfg.url, datetime.now(UTC)), datetime.now(UTC))
+        with contextlib.suppress(JobLookupError):  # removed by a reload meanwhile
+            self._scheduler.modify_job(f"source:{name}", next_run_time=when)
+        log.info("%s: next run at %s", name, when.isoformat(timespec="seconds"))
 
     def _poll_now(self, name: str) -> SourceReport | None:
         runtime, fetcher = self.runtime, self._fetcher
@@ -475,7 +575,9 @@ class Daemon:
         changed = {
             name
             for name, cfg in runtime.config.sources.items()
-            if name in old.config.sources and old.config.sources[name].interval != cfg.interval
+            if name in old.config.sources
+            and (old.config.sources[name].interval, old.config.sources[name].url)
+            != (cfg.interval, cfg.url)
         }
         if self._scheduler is not None:
             self._schedule_sources(runtime.config, changed)

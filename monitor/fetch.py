@@ -15,6 +15,7 @@ import email.utils
 import hashlib
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -42,6 +43,37 @@ SCHEMES = ("http", "https")
 URL_HINT = "check the url in sources.toml"
 # Seconds of slack when deciding that a timeout was really the total deadline.
 DEADLINE_SLACK = 0.01
+# The longest wait (Retry-After or backoff) spent inside a fetch. A server asking for more
+# gets its answer at the next run instead: the caller schedules it (RateLimited), and the
+# worker is free for other sources meanwhile.
+INLINE_WAIT = 5.0
+GONE_HINT = (
+    "the regulator removed this address: check the url in sources.toml; "
+    "until it changes the source is polled at most once a day"
+)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+class Gone(FetchError):
+    """HTTP 410: the address was removed for good. ``url`` is the address asked for."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message, where=url, hint=GONE_HINT)
+        self.url = url
+
+
+class RateLimited(FetchError):
+    """The server asked to be asked again later (429/503 with Retry-After longer than
+    INLINE_WAIT). Not a failure: ``retry_after`` says in how many seconds to come back."""
+
+    def __init__(self, message: str, *, url: str, retry_after: float) -> None:
+        super().__init__(
+            message,
+            where=url,
+            hint=f"the server asks to retry after {_at(retry_after)}; InkWatch polls it then",
+        )
+        self.url = url
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +125,7 @@ def make_client(policy: FetchPolicy, transport: httpx.BaseTransport | None = Non
         },
         timeout=httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout),
         follow_redirects=False,
+        event_hooks={"response": [_check_redirect]},
         limits=httpx.Limits(max_keepalive_connections=0),
         transport=transport,
     )
@@ -108,12 +141,14 @@ class _Failure(Exception):
         *,
         retryable: bool = False,
         retry_after: float | None = None,
+        gone: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.retryable = retryable
         self.retry_after = retry_after
+        self.gone = gone
 
 
 class _Deadline:
@@ -125,6 +160,7 @@ class _Deadline:
     """
 
     def __init__(self, seconds: float) -> None:
+        seconds = max(seconds, DEADLINE_SLACK)
         self.expired = False
         self._done = False
         self._expires = time.monotonic() + seconds
@@ -285,15 +321,53 @@ def _status_hint(status: int) -> str:
 def _check_status(response: httpx.Response) -> None:
     """Raises a _Failure for answers that carry no usable body (except 304 and redirects)."""
     status = response.status_code
-    if status < 300 or status == 304 or response.next_request is not None:
+    if status < 300 or status == 304 or response.has_redirect_location:
         return
     message = f"HTTP {status} {response.reason_phrase}".rstrip()
+    if status == 410:
+        raise _Failure(message, GONE_HINT, gone=True)
     if status in (408, 429) or status >= 500:
         wait = _retry_after(response.headers.get("Retry-After"), time.time())
         raise _Failure(message, _status_hint(status), retryable=True, retry_after=wait)
     if status < 400:
         message += " (a redirect without a Location header)"
     raise _Failure(message, _status_hint(status))
+
+
+def _check_redirect(response: httpx.Response) -> None:
+    """Response hook: a redirect must point to an http(s) URL with a host, or it is refused
+    here, before httpx tries to build a request from it."""
+    if not response.has_redirect_location:
+        return
+    source = response.request.url
+    location = response.headers["Location"]
+    shown = repr(location if len(location) <= 80 else location[:80] + "…")
+    scheme = _SCHEME.match(location)
+    if scheme and scheme[1].lower() not in SCHEMES:
+        raise _refused(source, shown)
+    try:
+        target = source.join(location)
+        host, port = target.host, target.port
+    except (httpx.InvalidURL, ValueError) as exc:  # idna's errors are ValueErrors
+        raise _bad_location(source, shown, str(exc)) from None
+    if target.scheme not in SCHEMES:
+        raise _refused(source, shown)
+    if not host or (port is not None and not 0 < port < 65536):
+        raise _bad_location(source, shown, "no usable host and port")
+
+
+def _refused(source: httpx.URL, shown: str) -> _Failure:
+    return _Failure(
+        f"refused to follow a redirect from {source} to {shown} (only http and https are fetched)",
+        f"the site points somewhere InkWatch will not go; {URL_HINT}",
+    )
+
+
+def _bad_location(source: httpx.URL, shown: str, reason: str) -> _Failure:
+    return _Failure(
+        f"the server redirected {source} to {shown}, which is not a valid URL ({reason})",
+        f"the site is misbehaving; open the url in a browser and {URL_HINT}",
+    )
 
 
 def _deadline_failure(policy: FetchPolicy) -> _Failure:
@@ -400,15 +474,17 @@ class Fetcher:
     def _fetch(
         self, method: str, url: str, validators: Validators | None, **request: Any
     ) -> FetchResult:
+        """Attempts, waits and redirects, all within one total_timeout from the start."""
         _check_url(url)
         started = self._clock()
+        ends = started + self.policy.total_timeout
         attempts = self.policy.retries + 1
         for attempt in range(1, attempts + 1):
             try:
                 built = self._client.build_request(method, url, **request)
-                result = self._attempt(built, validators)
+                result = self._attempt(built, validators, ends - self._clock())
             except _Failure as failure:
-                delay = self._delay_or_give_up(url, failure, attempt)
+                delay = self._delay_or_give_up(url, failure, attempt, ends)
                 log.info(
                     "%s: %s; retrying in %.1f s (attempt %d of %d)",
                     url,
@@ -422,32 +498,50 @@ class Fetcher:
                 return replace(result, elapsed=self._clock() - started)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _delay_or_give_up(self, url: str, failure: _Failure, attempt: int) -> float:
-        """How long to wait before the next attempt; raises FetchError when there is none."""
+    def _delay_or_give_up(self, url: str, failure: _Failure, attempt: int, ends: float) -> float:
+        """How long to wait before the next attempt; raises FetchError when there is none:
+        Gone for a 410, RateLimited for a Retry-After longer than INLINE_WAIT."""
         wait = failure.retry_after
+        tried = f" (after {attempt} attempts)" if attempt > 1 else ""
+        if failure.gone:
+            raise Gone(failure.message + tried, url=url) from failure
+        if failure.retryable and wait is not None and wait > INLINE_WAIT:
+            if wait > self.policy.retry_after_max:
+                raise FetchError(
+                    f"{failure.message}: the server asks us to wait {wait:.0f} s, longer than "
+                    f"retry_after_max={self.policy.retry_after_max:g} s",
+                    where=url,
+                    hint=f"try again after {_at(wait)}",
+                ) from failure
+            raise RateLimited(
+                f"{failure.message}: rate-limited, the server asks to wait {wait:.0f} s",
+                url=url,
+                retry_after=wait,
+            ) from failure
         if not failure.retryable or attempt > self.policy.retries:
-            tried = f" (after {attempt} attempts)" if attempt > 1 else ""
             hint = f"the server asks to retry after {_at(wait)}" if wait else failure.hint
             raise FetchError(failure.message + tried, where=url, hint=hint) from failure
-        if wait is None:
-            return self._backoff(attempt)
-        if wait > self.policy.retry_after_max:
+        delay = self._backoff(attempt) if wait is None else wait
+        if self._clock() + delay >= ends:
             raise FetchError(
-                f"{failure.message}: the server asks us to wait {wait:.0f} s, longer than "
-                f"retry_after_max={self.policy.retry_after_max:g} s",
+                f"{failure.message}{tried}; no time left for another try within "
+                f"total_timeout={self.policy.total_timeout:g} s",
                 where=url,
-                hint=f"try again after {_at(wait)}",
+                hint=failure.hint,
             ) from failure
-        return wait
+        return delay
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: base·2^(attempt-1), times a factor in [0.5, 1.5)."""
+        """Exponential backoff with jitter: base·2^(attempt-1), times a factor in [0.5, 1.5),
+        at most INLINE_WAIT."""
         delay = self.policy.backoff_base * 2 ** (attempt - 1) * (0.5 + self._rng())
-        return min(delay, self.policy.retry_after_max)
+        return min(delay, INLINE_WAIT)
 
-    def _attempt(self, request: httpx.Request, validators: Validators | None) -> FetchResult:
-        """One try, redirects included, under one total deadline."""
-        with _Deadline(self.policy.total_timeout) as deadline:
+    def _attempt(
+        self, request: httpx.Request, validators: Validators | None, left: float
+    ) -> FetchResult:
+        """One try, redirects included, under the deadline of what is ``left`` of the budget."""
+        with _Deadline(min(self.policy.total_timeout, left)) as deadline:
             request.extensions["trace"] = deadline.trace
             try:
                 response, body = self._follow(request, deadline)
@@ -472,12 +566,8 @@ class Fetcher:
             target = response.next_request
             if target is None:
                 return response, body
-            if target.url.scheme not in SCHEMES:
-                raise _Failure(
-                    f"refused to follow a redirect from {request.url} to {target.url} "
-                    "(only http and https are fetched)",
-                    f"the site points somewhere InkWatch will not go; {URL_HINT}",
-                )
+            if target.url.scheme not in SCHEMES:  # _check_redirect refused it already
+                raise _refused(request.url, repr(str(target.url)))
             log.debug("%s redirects to %s", request.url, target.url)
             request = target
         raise _Failure(
@@ -493,7 +583,10 @@ class Fetcher:
         request.extensions["timeout"] = deadline.timeouts(self.policy)
         with self._host_turn(request.url.host):
             log.debug("%s %s", request.method, request.url)
-            response = self._client.send(request, stream=True)
+            try:
+                response = self._client.send(request, stream=True)
+            except httpx.InvalidURL as exc:  # a Location that _check_redirect let through
+                raise _bad_location(request.url, "its Location", str(exc)) from None
             try:
                 _check_status(response)
                 wanted = response.status_code < 300

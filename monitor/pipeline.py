@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
 from monitor.errors import Interrupted, MonitorError, NotifyError, ParseError
-from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.fetch import Fetcher, FetchResult, Gone, RateLimited, Validators
 from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
 from monitor.notify import render
 from monitor.notify.transports import NOT_ABOUT_THE_MESSAGE, Delivery, Transport
@@ -41,7 +41,8 @@ class SourceReport:
     """What one run of one source did; also what the CLI prints and the daemon logs."""
 
     source: str
-    outcome: str = "ok"  # ok | not modified | unchanged | error
+    # ok | not modified | unchanged | deferred (rate-limited: retry_at) | gone (410) | error
+    outcome: str = "ok"
     new: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
@@ -52,10 +53,12 @@ class SourceReport:
     error: str | None = None
     origin: str = ""
     documents: int = 0  # further documents fetched (weekly reports, detail pages, pages)
+    retry_at: str | None = None  # deferred: when the server asked to be polled again
 
     @property
     def failed(self) -> bool:
-        return self.outcome == "error"
+        """A gone source is failing; a deferred one is not (the server asked us to wait)."""
+        return self.outcome in ("error", "gone")
 
     def take(self, result: UpsertResult) -> None:
         self.new += result.new
@@ -126,6 +129,10 @@ def run_source(
         _poll(cfg, store, fetcher, report, options or RunOptions())
     except Interrupted:
         raise  # not the source's failure: the caller is stopping
+    except RateLimited as exc:
+        _defer(store, report, exc)
+    except Gone as exc:
+        _fail(store, report, str(exc), gone_url=cfg.url if exc.url == cfg.url else None)
     except MonitorError as exc:
         _fail(store, report, str(exc))
     except Exception as exc:  # a bug in one parser must not stop the other sources
@@ -139,13 +146,13 @@ def _poll(
     cfg: SourceConfig, store: Store, fetcher: Fetcher, report: SourceReport, options: RunOptions
 ) -> None:
     # A backfill must read the list even when it has not changed since the last poll.
-    cached = None if options.backfill_from else store.http_cache(cfg.url)
+    cached = None if options.backfill_from else store.http_cache(cfg.name, cfg.url)
     result = fetcher.get(cfg.url, validators=Validators(**cached) if cached else None)
     report.size = result.size
     if not result.fresh:
         report.outcome = "not modified" if result.not_modified else "unchanged"
         with store.transaction():
-            _save_validators(store, cfg.url, result)
+            _save_validators(store, cfg.name, cfg.url, result)
             store.record_success(cfg.name, items=None)
         return
     parsed = parse_payload(cfg, result.body or b"")
@@ -160,7 +167,7 @@ def _poll(
     if not documents:
         with store.transaction():
             report.take(store.upsert_alerts(parsed.alerts, via=options.via, judge=options.judge))
-            _save_validators(store, cfg.url, result)
+            _save_validators(store, cfg.name, cfg.url, result)
             store.record_success(cfg.name, items=report.items)
         return
     with store.transaction():
@@ -168,7 +175,7 @@ def _poll(
     complete = _follow(cfg, store, fetcher, documents, options, report)
     with store.transaction():
         if complete:  # else the next run must read this document again to find the rest
-            _save_validators(store, cfg.url, result)
+            _save_validators(store, cfg.name, cfg.url, result)
         store.record_success(cfg.name, items=report.items)
 
 
@@ -190,7 +197,7 @@ def _choose(
     the newest document it already has (on a source's first run, the newest few); a
     backfill reaches back to ``backfill_from``."""
     unique = list({f.url: f for f in follows}.values())
-    done = store.fetched_urls([f.url for f in unique if not f.refresh])
+    done = store.fetched_urls(cfg.name, [f.url for f in unique if not f.refresh])
     todo = [f for f in unique if f.refresh or f.url not in done]
     mark = store.source_state(cfg.name)["follow_mark"]
 
@@ -257,7 +264,7 @@ def _fetch_document(
     options: RunOptions,
     report: SourceReport,
 ) -> list[Follow]:
-    cached = store.http_cache(follow.url) if follow.refresh else None
+    cached = store.http_cache(cfg.name, follow.url) if follow.refresh else None
     result = fetcher.get(follow.url, validators=Validators(**cached) if cached else None)
     report.size += result.size
     report.documents += 1
@@ -268,25 +275,40 @@ def _fetch_document(
     report.skipped += len(parsed.skipped)
     with store.transaction():
         report.take(store.upsert_alerts(parsed.alerts, via=options.via, judge=options.judge))
-        _save_validators(store, follow.url, result)
+        _save_validators(store, cfg.name, follow.url, result)
         if follow.date is not None:
             store.advance_follow_mark(cfg.name, follow.date.isoformat())
     return parsed.follows
 
 
-def _save_validators(store: Store, url: str, result: FetchResult) -> None:
-    """Keyed by the URL we ask for (not where it redirected), so the next poll finds them."""
+def _save_validators(store: Store, source: str, url: str, result: FetchResult) -> None:
+    """Keyed by the source and the URL we ask for (not where it redirected), so the next
+    poll of this source finds them; another source on the same URL keeps its own."""
     v = result.validators
-    store.save_http_cache(url, etag=v.etag, last_modified=v.last_modified, body_hash=v.body_hash)
+    store.save_http_cache(
+        source, url, etag=v.etag, last_modified=v.last_modified, body_hash=v.body_hash
+    )
 
 
-def _fail(store: Store, report: SourceReport, message: str) -> None:
+def _fail(store: Store, report: SourceReport, message: str, gone_url: str | None = None) -> None:
+    """Record a failed run. ``gone_url``: the source's own url answered 410 Gone."""
     message = message.removeprefix(f"{report.source}: ")  # the source is named once, by us
-    report.outcome = "error"
+    report.outcome = "gone" if gone_url else "error"
     report.error = message
     log.error("source %s failed: %s", report.source, message)
     with store.transaction():
-        store.record_failure(report.source, message)
+        store.record_failure(report.source, message, gone_url=gone_url)
+
+
+def _defer(store: Store, report: SourceReport, exc: RateLimited) -> None:
+    """The server asked to be polled later: not a failure; the next run is then."""
+    when = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
+    report.outcome = "deferred"
+    report.retry_at = when.isoformat(timespec="seconds")
+    report.error = None
+    log.warning("source %s deferred to %s: %s", report.source, report.retry_at, exc)
+    with store.transaction():
+        store.record_deferred(report.source, f"deferred: {exc}", retry_at=report.retry_at)
 
 
 def run_sources(

@@ -252,6 +252,30 @@ ALTER TABLE outbox ADD COLUMN failing_since TEXT;
 ALTER TABLE outbox ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
 """
 
+# HTTP validators per source: two sources on one URL with different filters each see
+# their own "unchanged". Old rows keep only "this URL was fetched" (source ''), so documents
+# fetched once are not fetched again; each source's own list is fetched in full once.
+# ``gone_url``: the url that answered 410 (polled at most daily until sources.toml changes
+# it); ``retry_at``: when a rate-limited source asked to be polled again.
+_SCHEMA_FETCH_STATE = """
+CREATE TABLE http_cache_by_source (
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (source, url)
+);
+INSERT INTO http_cache_by_source (source, url, fetched_at) SELECT '', url, fetched_at
+FROM http_cache;
+DROP TABLE http_cache;
+ALTER TABLE http_cache_by_source RENAME TO http_cache;
+CREATE INDEX http_cache_url ON http_cache (url);
+ALTER TABLE source_state ADD COLUMN gone_url TEXT;
+ALTER TABLE source_state ADD COLUMN retry_at TEXT;
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_1,
@@ -259,6 +283,7 @@ MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_3,
     _SCHEMA_4,
     _SCHEMA_OUTBOX_LIFETIME,
+    _SCHEMA_FETCH_STATE,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -1048,42 +1073,70 @@ class Store:
                  last_attempt = excluded.last_attempt, last_success = excluded.last_success,
                  consecutive_failures = 0,
                  items_last = coalesce(excluded.items_last, items_last),
-                 items_max = max(items_max, excluded.items_max)""",
+                 items_max = max(items_max, excluded.items_max),
+                 gone_url = NULL, retry_at = NULL""",
             [source, now, now, items, items],
         )
 
-    def record_failure(self, source: str, error: str, *, now: str | None = None) -> int:
-        """A run that failed; returns the number of failures in a row."""
+    def record_failure(
+        self, source: str, error: str, *, now: str | None = None, gone_url: str | None = None
+    ) -> int:
+        """A run that failed; returns the number of failures in a row. ``gone_url``: the
+        source's url answered 410 Gone (any other failure clears it)."""
         now = now or utcnow()
         self.db.execute(
             """INSERT INTO source_state (source, last_attempt, last_error, last_error_at,
-                                         consecutive_failures)
-               VALUES (?, ?, ?, ?, 1)
+                                         consecutive_failures, gone_url)
+               VALUES (?, ?, ?, ?, 1, ?)
                ON CONFLICT (source) DO UPDATE SET
                  last_attempt = excluded.last_attempt, last_error = excluded.last_error,
                  last_error_at = excluded.last_error_at,
-                 consecutive_failures = consecutive_failures + 1""",
-            [source, now, error, now],
+                 consecutive_failures = consecutive_failures + 1,
+                 gone_url = excluded.gone_url, retry_at = NULL""",
+            [source, now, error, now, gone_url],
         )
         return self.source_state(source)["consecutive_failures"]
 
-    def fetched_urls(self, urls: Sequence[str]) -> set[str]:
-        """Which of ``urls`` have been fetched and stored before."""
+    def record_deferred(
+        self, source: str, reason: str, *, retry_at: str, now: str | None = None
+    ) -> None:
+        """A run the server put off (rate-limited): neither a success nor a failure. The
+        failures in a row stay as they were; the next run is due at ``retry_at``."""
+        now = now or utcnow()
+        self.db.execute(
+            """INSERT INTO source_state (source, last_attempt, last_error, last_error_at,
+                                         retry_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (source) DO UPDATE SET
+                 last_attempt = excluded.last_attempt, last_error = excluded.last_error,
+                 last_error_at = excluded.last_error_at, retry_at = excluded.retry_at""",
+            [source, now, reason, now, retry_at],
+        )
+
+    def fetched_urls(self, source: str, urls: Sequence[str]) -> set[str]:
+        """Which of ``urls`` this source has fetched and stored before (rows from before
+        the cache was kept per source count for every source)."""
         found: set[str] = set()
         for start in range(0, len(urls), _CHUNK):
             chunk = list(urls[start : start + _CHUNK])
-            sql = f"SELECT url FROM http_cache WHERE url IN ({','.join('?' * len(chunk))})"
-            found.update(url for (url,) in self.db.execute(sql, chunk))
+            sql = (
+                "SELECT url FROM http_cache WHERE source IN (?, '') "
+                f"AND url IN ({','.join('?' * len(chunk))})"
+            )
+            found.update(url for (url,) in self.db.execute(sql, [source, *chunk]))
         return found
 
-    def http_cache(self, url: str) -> dict[str, Any] | None:
+    def http_cache(self, source: str, url: str) -> dict[str, Any] | None:
+        """The validators ``source`` saved for ``url`` (each source has its own)."""
         row = self.db.execute(
-            "SELECT etag, last_modified, body_hash FROM http_cache WHERE url = ?", [url]
+            "SELECT etag, last_modified, body_hash FROM http_cache WHERE source = ? AND url = ?",
+            [source, url],
         ).fetchone()
         return dict(zip(("etag", "last_modified", "body_hash"), row, strict=True)) if row else None
 
     def save_http_cache(
         self,
+        source: str,
         url: str,
         *,
         etag: str | None,
@@ -1092,12 +1145,12 @@ class Store:
         now: str | None = None,
     ) -> None:
         self.db.execute(
-            """INSERT INTO http_cache (url, etag, last_modified, body_hash, fetched_at)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+            """INSERT INTO http_cache (source, url, etag, last_modified, body_hash, fetched_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (source, url) DO UPDATE SET etag = excluded.etag,
                  last_modified = excluded.last_modified, body_hash = excluded.body_hash,
                  fetched_at = excluded.fetched_at""",
-            [url, etag, last_modified, body_hash, now or utcnow()],
+            [source, url, etag, last_modified, body_hash, now or utcnow()],
         )
 
     def integrity_check(self) -> str:

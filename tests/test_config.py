@@ -6,9 +6,11 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from monitor import sources
-from monitor.config import load_config, parse_duration, parse_size
+from monitor.cli import cli
+from monitor.config import kind_defaults, load_config, parse_duration, parse_size
 from monitor.errors import ConfigError
 from monitor.model import DigestSchedule, SourceKind
 
@@ -21,7 +23,7 @@ KINDS = {
         "1h",
         {"include": [], "country": ""},
     ),
-    "other": SourceKind("other", "other", "monitor.sources.other", "https://example.org/x"),
+    "other": SourceKind("other", "other", "monitor.sources.other", "https://regulator.test/x"),
 }
 
 
@@ -63,17 +65,79 @@ def test_sizes() -> None:
 
 
 def test_kind_alone_is_a_valid_source(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, '[sources.news]\nkind = "feed"\n'), KINDS)
+    config = load_config(write(tmp_path, '[sources.news]\nkind = "other"\n'), KINDS)
     news = config.sources["news"]
-    assert news.url == "https://example.org/rss"
-    assert news.interval == timedelta(hours=1)
+    assert news.url == "https://regulator.test/x"
+    assert news.interval == timedelta(hours=6)
     assert news.enabled is True
-    assert news.options == {"include": [], "country": ""}
 
 
 def test_section_named_after_a_kind_needs_no_kind_key(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "[sources.feed]\n"), KINDS)
-    assert config.sources["feed"].kind == "feed"
+    config = load_config(write(tmp_path, "[sources.other]\n"), KINDS)
+    assert config.sources["other"].kind == "other"
+
+
+@pytest.mark.parametrize("kinds", [KINDS, sources.REGISTRY], ids=["test kinds", "registry"])
+def test_a_feed_source_needs_a_url(tmp_path: Path, kinds) -> None:
+    path = write(tmp_path, '[settings]\ncontact = "a@b.c"\n\n[sources.news]\nkind = "feed"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, kinds)
+    assert str(info.value) == (
+        f"{path}:4: [sources.news] has no url: a feed source has no address of its own — "
+        'add url = "https://…" under [sources.news] (the address of the feed to poll)'
+    )
+    assert info.value.exit_code == 2
+    with pytest.raises(ConfigError, match="has no address of its own"):
+        kind_defaults(sources.REGISTRY["feed"])  # `inkwatch fetch feed` without a config
+    given = write(tmp_path, '[sources.news]\nkind = "feed"\nurl = "https://a.test/rss"\n')
+    assert load_config(given, kinds).sources["news"].url == "https://a.test/rss"
+
+
+@pytest.mark.parametrize(
+    ("line", "wanted"),
+    [
+        ("retries = -1", "settings.retries must be zero or more, not -1 — give a whole number"),
+        ("max_redirects = -2", "settings.max_redirects must be zero or more, not -2"),
+        ("total_timeout = 0", "settings.total_timeout must be more than zero, not 0.0"),
+        ("connect_timeout = -1", "settings.connect_timeout must be more than zero, not -1.0"),
+        ("read_timeout = 0", "settings.read_timeout must be more than zero, not 0.0"),
+        ("read_timeout = inf", "settings.read_timeout must be more than zero, not inf"),
+        ("total_timeout = nan", "settings.total_timeout must be more than zero, not nan"),
+        ("retry_after_max = 0", "settings.retry_after_max must be more than zero"),
+        ("host_spacing = -0.5", "settings.host_spacing must be zero or more, not -0.5"),
+        ('max_body_size = "0MB"', "settings.max_body_size must be more than zero, not '0MB'"),
+    ],
+)
+def test_numbers_out_of_range_name_the_line(tmp_path: Path, line: str, wanted: str) -> None:
+    path = write(tmp_path, f'[settings]\ncontact = "a@b.c"\n{line}\n')
+    err = error_of(path)
+    assert str(err).startswith(f"{path}:3: {wanted}")
+    assert err.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "wanted"),
+    [
+        ("smtp_port = 0", "email.smtp_port must be between 1 and 65535, not 0"),
+        ("smtp_port = 70000", "email.smtp_port must be between 1 and 65535, not 70000"),
+        ("failure_notice_after = 0", "email.failure_notice_after must be between 1 and 10000"),
+        ('send_interval = "0s"', "email.send_interval: '0s' must be longer than zero"),
+    ],
+)
+def test_email_numbers_out_of_range_name_the_line(tmp_path: Path, line: str, wanted: str) -> None:
+    path = write(tmp_path, f'[email]\nfrom = "a@b.c"\n{line}\n')
+    assert str(error_of(path)).startswith(f"{path}:3: {wanted}")
+
+
+def test_zero_retries_and_zero_spacing_are_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, "[settings]\nretries = 0\nhost_spacing = 0\nmax_redirects = 0\n")
+    fetch = load_config(path, KINDS).settings.fetch
+    assert (fetch.retries, fetch.host_spacing, fetch.max_redirects) == (0, 0.0, 0)
+
+
+def test_a_zero_interval_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sources.n]\nkind = "other"\ninterval = "0m"\n')
+    assert str(error_of(path)).startswith(f"{path}:3: sources.n.interval: '0m' must be longer")
 
 
 def test_full_file(tmp_path: Path) -> None:
@@ -240,3 +304,25 @@ def test_bad_daemon_schedule_keys_name_the_line(tmp_path: Path, line: str, wante
 def test_digest_times_are_local_wall_clock(mode: str, now: str, due: str) -> None:
     schedule = DigestSchedule(time(7, 0), 0, "Europe/Berlin")
     assert schedule.due(mode, datetime.fromisoformat(now)).isoformat() == due
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "wanted"),
+    [
+        ("sources.toml", '[settings]\ncontact = "a@b.c"\nretries = -1\n', ":3: settings.retries"),
+        ("sources.toml", "[settings]\ntotal_timeout = 0\n", ":2: settings.total_timeout"),
+        ("sources.toml", '[sources.news]\nkind = "feed"\n', ":1: [sources.news] has no url"),
+        ("sources.toml", b'[settings]\ncontact = "caf\xe9"\n', ":2: not UTF-8 text"),
+        ("watchlist.toml", b"# caf\xe9\n", ":1: not UTF-8 text"),
+    ],
+)
+def test_the_command_exits_2_naming_the_file(tmp_path: Path, name, content, wanted) -> None:
+    """Through the CLI, as a person meets it: one line, exit code 2, no traceback."""
+    write(tmp_path, '[sources.eu]\nkind = "eu_safety_gate"\nurl = "http://127.0.0.1:9/x"\n')
+    write(tmp_path, '[[lot]]\nbrand = "X"\nproduct = "Y"\nlot = "1"\n', "watchlist.toml")
+    path = write(tmp_path, content, name)
+    config = tmp_path / "sources.toml"
+    result = CliRunner().invoke(cli, ["--config", str(config), "run", "--once"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: {path}{wanted}")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -11,12 +11,19 @@ import signal
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import daemon, instance
+from monitor.config import default_config
+from monitor.model import SourceConfig
+from monitor.pipeline import MailSettings
+from monitor.sources import REGISTRY as KINDS
+from monitor.store import Store
 from tests.daemon_process import (
     REPO,
     DaemonProcess,
@@ -26,7 +33,7 @@ from tests.daemon_process import (
     inkwatch,
     source_run,
 )
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, read_request_head
 from tests.smtp_server import RecordingHandler, SmtpTestServer
 
 # Two bottles the clinic holds, both named in real Safety Gate notifications (the demo's).
@@ -265,26 +272,226 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 def test_first_runs_catch_up_a_missed_run_once_and_stagger_the_overdue():
     hour = timedelta(hours=1)
+    states = {
+        "a": {"last_attempt": (NOW - timedelta(minutes=20)).isoformat()},  # in 40 min
+        "b": {"last_attempt": (NOW - timedelta(hours=30)).isoformat()},  # missed 30: once, now
+        "c": None,  # never ran: now, after the longest overdue
+        "d": {"last_attempt": (NOW - timedelta(hours=2)).isoformat()},
+    }
+    intervals = {"a": hour, "b": hour, "c": hour, "d": timedelta(days=1)}
     due = daemon.first_runs(
-        {"a": hour, "b": hour, "c": hour, "d": timedelta(days=1)},
-        {
-            "a": (NOW - timedelta(minutes=20)).isoformat(),  # ran 20 min ago: in 40 min
-            "b": (NOW - timedelta(hours=30)).isoformat(),  # missed 30 runs: once, now
-            "c": None,  # never ran: now, after the longest overdue
-            "d": (NOW - timedelta(hours=2)).isoformat(),
-        },
-        NOW,
+        {name: daemon.due_at(intervals[name], states[name], URL, NOW) for name in states}, NOW
     )
     assert due["a"] == NOW + timedelta(minutes=40)
     assert due["d"] == NOW + timedelta(hours=22)
-    assert due["c"] == NOW and due["b"] == NOW + timedelta(seconds=daemon.STAGGER)
+    assert due["b"] == NOW and due["c"] == NOW + timedelta(seconds=daemon.STAGGER)
 
 
 def test_is_due_for_cron_allows_a_little_slack():
     hour = timedelta(hours=1)
-    assert daemon.is_due(hour, None, NOW)
-    assert daemon.is_due(hour, (NOW - timedelta(minutes=59)).isoformat(), NOW)
-    assert not daemon.is_due(hour, (NOW - timedelta(minutes=40)).isoformat(), NOW)
+    assert daemon.is_due(hour, None, URL, NOW)
+    assert daemon.is_due(
+        hour, {"last_attempt": (NOW - timedelta(minutes=59)).isoformat()}, URL, NOW
+    )
+    assert not daemon.is_due(
+        hour, {"last_attempt": (NOW - timedelta(minutes=40)).isoformat()}, URL, NOW
+    )
+
+
+URL = "https://regulator.test/feed.xml"
+
+
+def test_a_clock_stepped_back_a_day_does_not_stop_polling():
+    """The last attempt was written before the step: it lies a day in the future now."""
+    hour = timedelta(hours=1)
+    stepped = {"last_attempt": (NOW + timedelta(days=1) - timedelta(minutes=5)).isoformat()}
+    assert daemon.due_at(hour, stepped, URL, NOW) == NOW
+    assert daemon.is_due(hour, stepped, URL, NOW)  # was False for a day
+    assert daemon.first_runs({"a": daemon.due_at(hour, stepped, URL, NOW)}, NOW) == {"a": NOW}
+
+
+def test_a_clock_stepped_forward_a_day_polls_once_then_keeps_the_interval():
+    hour = timedelta(hours=1)
+    before = {"last_attempt": (NOW - timedelta(days=1, minutes=5)).isoformat()}
+    assert daemon.due_at(hour, before, URL, NOW) <= NOW  # one catch-up run, now
+    after = {"last_attempt": NOW.isoformat()}  # that run
+    assert daemon.due_at(hour, after, URL, NOW) == NOW + hour
+    assert not daemon.is_due(hour, after, URL, NOW + timedelta(minutes=10))
+
+
+def test_a_deferred_source_is_due_when_the_server_asked():
+    hour = timedelta(hours=1)
+    state = {
+        "last_attempt": NOW.isoformat(),
+        "retry_at": (NOW + timedelta(minutes=2)).isoformat(),
+    }
+    assert daemon.due_at(hour, state, URL, NOW) == NOW + timedelta(minutes=2)
+    assert not daemon.is_due(hour, state, URL, NOW + timedelta(minutes=1))
+    assert daemon.is_due(hour, state, URL, NOW + timedelta(minutes=2))
+
+
+def test_a_gone_source_is_polled_daily_until_its_url_changes():
+    hour = timedelta(hours=1)
+    state = {"last_attempt": NOW.isoformat(), "gone_url": URL}
+    assert daemon.due_at(hour, state, URL, NOW) == NOW + daemon.GONE_INTERVAL
+    assert not daemon.is_due(hour, state, URL, NOW + timedelta(hours=23))
+    assert daemon.is_due(hour, state, URL, NOW + timedelta(days=1))
+    assert daemon.due_at(hour, state, URL + "?new", NOW) == NOW  # a new url: at once
+    weekly = timedelta(weeks=1)
+    assert daemon.due_at(weekly, state, URL, NOW) == NOW + weekly  # never more often
+
+
+class FakeClocks:
+    def __init__(self) -> None:
+        self.wall = NOW
+        self.mono = 500.0
+
+    def advance(self, seconds: float, *, step: timedelta = timedelta(0)) -> None:
+        self.mono += seconds
+        self.wall += timedelta(seconds=seconds) + step
+
+
+def test_clock_watch_tells_a_step_from_time_passing():
+    clocks = FakeClocks()
+    watch = daemon.ClockWatch(lambda: clocks.wall, lambda: clocks.mono)
+    clocks.advance(10)
+    assert watch.step() is None
+    clocks.advance(10, step=timedelta(seconds=2))  # NTP slewing: drift, not a step
+    assert watch.step() is None
+    clocks.advance(10, step=-timedelta(days=1))
+    assert watch.step() == -timedelta(days=1)
+    clocks.advance(10, step=timedelta(days=1))
+    assert watch.step() == timedelta(days=1)
+    clocks.advance(10)
+    assert watch.step() is None
+
+
+def runtime_for(sources: dict[str, SourceConfig]):
+    config = default_config(KINDS)
+    config = replace(
+        config,
+        settings=replace(
+            config.settings, fetch=replace(config.settings.fetch, retries=0, host_spacing=0.0)
+        ),
+        sources=sources,
+    )
+    mail = MailSettings(sender="alerts@inkwatch.test", domain="inkwatch.test")
+    return daemon.Runtime(config=config, judge=None, mail=mail, transport=lambda: None)
+
+
+def hourly(name: str, url: str) -> SourceConfig:
+    return SourceConfig(name=name, kind="feed", url=url, interval=timedelta(hours=1))
+
+
+@pytest.fixture
+def paused(tmp_path):
+    """A Daemon whose scheduler holds its jobs (paused): only the test runs them."""
+    made = []
+
+    def build(sources: dict[str, SourceConfig], watch=daemon.ClockWatch):
+        runner = daemon.Daemon(tmp_path / "alerts.db", lambda: runtime_for(sources), watch=watch)
+        with Store.open(runner.db, create=True):
+            pass
+        runner._scheduler = BackgroundScheduler(timezone=UTC)
+        runner._scheduler.start(paused=True)
+        made.append(runner)
+        return runner
+
+    yield build
+    for runner in made:
+        runner._scheduler.shutdown(wait=False)
+        runner._close_fetchers()
+
+
+def next_run(runner: daemon.Daemon, job_id: str) -> datetime:
+    return runner._scheduler.get_job(job_id).next_run_time
+
+
+def test_after_a_step_back_every_job_is_scheduled_again_from_the_database(paused):
+    clocks = FakeClocks()
+    runner = paused(
+        {"eu": hourly("eu", URL)},
+        watch=lambda: daemon.ClockWatch(lambda: clocks.wall, lambda: clocks.mono),
+    )
+    real_now = datetime.now(UTC)
+    with Store.open(runner.db) as store, store.transaction():
+        # polled five minutes ago by the old clock, which has just been put back a day
+        store.record_success(
+            "eu", items=1, now=(real_now + timedelta(days=1, minutes=-5)).isoformat()
+        )
+    runner._scheduler.add_job(
+        lambda: None,
+        "interval",
+        hours=1,
+        id="source:eu",
+        next_run_time=real_now + timedelta(days=1, minutes=55),  # what the old clock planned
+    )
+    runner._schedule_email(runner.runtime)
+    clocks.advance(10, step=-timedelta(days=1))
+
+    assert runner.check_clock() == -timedelta(days=1)
+
+    assert next_run(runner, "source:eu") <= datetime.now(UTC) + timedelta(seconds=1)
+    send = runner.runtime.config.email.send_interval
+    assert next_run(runner, "send") <= datetime.now(UTC) + send
+    assert runner.check_clock() is None  # nothing more happened
+
+
+def answer(status: int, headers: bytes = b""):
+    def handler(conn, stop) -> None:
+        read_request_head(conn)
+        conn.sendall(
+            f"HTTP/1.1 {status} X\r\n".encode()
+            + headers
+            + b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "wait"),
+    [(429, b"Retry-After: 120\r\n", timedelta(seconds=120)), (410, b"", daemon.GONE_INTERVAL)],
+)
+def test_a_rate_limited_or_gone_source_runs_next_when_due_not_at_its_interval(
+    paused, status, headers, wait
+):
+    with LoopbackServer(answer(status, headers)) as server:
+        runner = paused({"eu": hourly("eu", server.url("/feed"))})
+        runner._schedule_sources(runner.runtime.config)
+        before = datetime.now(UTC)
+        started = time.monotonic()
+        runner._poll_job("eu")
+        took = time.monotonic() - started
+    assert took < 2  # the worker is free at once: the wait is the next run time
+    when = next_run(runner, "source:eu")
+    assert (
+        before + wait - timedelta(seconds=2)
+        <= when
+        <= datetime.now(UTC) + wait + timedelta(seconds=2)
+    )
+    with Store.open(runner.db) as store:
+        outcome = store.source_state("eu")
+    assert outcome["consecutive_failures"] == (1 if status == 410 else 0)
+
+
+def test_run_once_skips_a_gone_source_for_a_day_and_polls_it_when_the_url_changes(tmp_path):
+    db = tmp_path / "alerts.db"
+    with Store.open(db, create=True) as store, store.transaction():
+        store.record_failure("eu", "HTTP 410 GONE", gone_url=URL)
+    polled = []
+
+    class Counting(daemon.Daemon):
+        def _poll_now(self, name):
+            polled.append(self.runtime.config.sources[name].url)
+
+        def _send_now(self):
+            pass
+
+    Counting(db, lambda: runtime_for({"eu": hourly("eu", URL)})).once()
+    assert polled == []
+    Counting(db, lambda: runtime_for({"eu": hourly("eu", URL + "?v=2")})).once()
+    assert polled == [URL + "?v=2"]
 
 
 def test_the_lock_names_its_holder_and_is_free_again_after_release(tmp_path):
@@ -317,3 +524,53 @@ def test_json_log_lines_carry_the_run_fields(capsys, restore_logging):
     assert line["event"] == "source_run" and line["source"] == "fda_recalls"
     assert (line["new"], line["updated"], line["unchanged"], line["bytes"]) == (2, 0, 3, 1234)
     assert line["level"] == "info" and line["time"].endswith("+00:00")
+
+
+def test_four_rate_limited_sources_do_not_starve_a_fast_one(tmp_path, samples, monkeypatch):
+    """Each rate-limited source asks for 60 s; with the four workers asleep in those waits
+    a 1-second source ran once in a minute. Now the waits are next run times."""
+    monkeypatch.setattr(daemon, "STAGGER", 0.05)
+    feed = (samples / "oecd" / "rss_2026-08-21.xml").read_bytes()
+    busy_asked: list[bytes] = []
+    fast_after_busy = threading.Semaphore(0)
+
+    def regulator(conn, stop) -> None:
+        head = read_request_head(conn)
+        if b"/busy" in head:
+            busy_asked.append(head)
+            conn.sendall(
+                b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 60\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            return
+        if len(busy_asked) == 4:
+            fast_after_busy.release()
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(feed) + feed
+        )
+
+    with LoopbackServer(regulator) as server:
+        every_second = {
+            "fast": SourceConfig(
+                name="fast", kind="feed", url=server.url("/feed"), interval=timedelta(seconds=1)
+            )
+        }
+        busy = {f"busy{i}": hourly(f"busy{i}", server.url(f"/busy{i}")) for i in range(4)}
+        runner = daemon.Daemon(tmp_path / "alerts.db", lambda: runtime_for(every_second | busy))
+        with Store.open(runner.db, create=True):
+            pass
+        runner._start_scheduler()
+        try:
+            for run in range(2):  # two runs at its interval once all four were rate-limited
+                assert fast_after_busy.acquire(timeout=4), f"run {run + 1} did not come"
+            jobs = {job.id: job.next_run_time for job in runner._scheduler.get_jobs()}
+        finally:
+            runner._stop.set()
+            runner._scheduler.shutdown(wait=True)
+            runner._close_fetchers()
+    assert len(busy_asked) == 4  # each asked once: deferred, not retried in a loop
+    for i in range(4):
+        assert jobs[f"source:busy{i}"] >= datetime.now(UTC) + timedelta(seconds=50)
+    with Store.open(tmp_path / "alerts.db") as store:
+        states = {s["source"]: s for s in store.source_states()}
+    assert all(states[f"busy{i}"]["consecutive_failures"] == 0 for i in range(4))

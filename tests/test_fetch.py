@@ -33,9 +33,20 @@ from loopback import (  # tests/ is on sys.path: no __init__.py, pytest "prepend
 )
 from pytest_httpserver import HTTPServer
 
+from monitor.config import load_config
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchResult, Validators, make_client
+from monitor.fetch import (
+    GONE_HINT,
+    INLINE_WAIT,
+    Fetcher,
+    FetchResult,
+    Gone,
+    RateLimited,
+    Validators,
+    make_client,
+)
 from monitor.model import FetchPolicy
+from monitor.sources import REGISTRY
 
 UA = "InkWatch-test/1.0 (+mailto:tests@example.test)"
 POLICY = FetchPolicy(
@@ -414,6 +425,46 @@ def test_redirect_to_other_schemes_is_refused(http: HTTPServer, make_fetcher, ta
     assert len(http.log) == 1
 
 
+def redirect_to(location: bytes):
+    def handler(conn: socket.socket, stop: threading.Event) -> None:
+        read_request_head(conn)
+        conn.sendall(
+            b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\n"
+            b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        (b"data:text/html,<script>alert(1)</script>", "refused to follow a redirect from"),
+        (b"javascript:alert(document.cookie)", "refused to follow a redirect from"),
+        (b"JavaScript:alert(1)", "refused to follow a redirect from"),
+        (b"file:///etc/passwd", "refused to follow a redirect from"),
+        (b"ftp://127.0.0.1/feed.xml", "refused to follow a redirect from"),
+        (b"mailto:someone@example.test", "refused to follow a redirect from"),
+        (b"::::", "which is not a valid URL"),
+        (b"http://[::1", "which is not a valid URL"),
+        (b"https://xn--/", "which is not a valid URL"),
+        (b"http://127.0.0.1:99999/feed", "which is not a valid URL"),
+        (b"http://127.0.0.1:abc/feed", "which is not a valid URL"),
+    ],
+)
+def test_a_redirect_nowhere_usable_is_one_clear_error(make_fetcher, fake, location, expected):
+    with LoopbackServer(redirect_to(location)) as server:
+        url = server.url("/feed")
+        error = fetch_error(make_fetcher(), url)
+        connections = server.connected.qsize()
+
+    assert type(error) is FetchError
+    assert expected in error.message and error.where == url
+    assert "check the url in sources.toml" in error.hint
+    assert "\n" not in str(error) and "\x00" not in str(error)
+    assert fake.sleeps == [] and connections == 1  # neither retried nor followed
+
+
 # --- retries ------------------------------------------------------------------------------
 
 
@@ -461,15 +512,70 @@ def test_retry_after_seconds_is_honoured(http: HTTPServer, make_fetcher, fake) -
     assert fake.sleeps == [2.0]
 
 
-def test_retry_after_http_date_is_honoured(http: HTTPServer, make_fetcher, fake) -> None:
+def test_retry_after_http_date_is_read(http: HTTPServer, make_fetcher, fake) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    http.expect_oneshot_request("/feed").respond_with_data(
-        "", status=503, headers={"Retry-After": when}
-    )
-    http.expect_request("/feed").respond_with_data("ok")
+    http.expect_request("/feed").respond_with_data("", status=503, headers={"Retry-After": when})
 
-    assert make_fetcher().get(http.url_for("/feed")).body == b"ok"
-    assert len(fake.sleeps) == 1 and 27 <= fake.sleeps[0] <= 30
+    with pytest.raises(RateLimited) as caught:
+        make_fetcher().get(http.url_for("/feed"))
+
+    assert 27 <= caught.value.retry_after <= 30
+    assert fake.sleeps == [] and len(http.log) == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_long_retry_after_ends_the_fetch_rate_limited(http, make_fetcher, fake, status) -> None:
+    """Waiting 6 s or more is the caller's next run, never a sleep in this worker."""
+    http.expect_request("/feed").respond_with_data("", status=status, headers={"Retry-After": "6"})
+    url = http.url_for("/feed")
+
+    with pytest.raises(RateLimited) as caught:
+        make_fetcher().get(url)
+
+    error = caught.value
+    assert error.retry_after == 6.0 and error.url == url and error.where == url
+    assert error.message.endswith(": rate-limited, the server asks to wait 6 s")
+    assert "InkWatch polls it then" in error.hint
+    assert fake.sleeps == [] and len(http.log) == 1
+
+
+def test_backoff_never_sleeps_longer_than_inline_wait(http, make_fetcher, fake) -> None:
+    http.expect_request("/feed").respond_with_data("down", status=500)
+
+    fetch_error(
+        make_fetcher(retries=4, total_timeout=100.0, rng=lambda: 0.999), http.url_for("/feed")
+    )
+
+    assert max(fake.sleeps) == INLINE_WAIT and len(fake.sleeps) == 4
+
+
+def test_retries_stop_when_the_total_budget_is_spent(http, make_fetcher, fake) -> None:
+    http.expect_request("/feed").respond_with_data("down", status=500)
+
+    error = fetch_error(make_fetcher(retries=5, total_timeout=4.0), http.url_for("/feed"))
+
+    assert fake.sleeps == [1.0, 2.0]  # a third wait (4 s) would pass total_timeout = 4 s
+    assert error.message == (
+        "HTTP 500 INTERNAL SERVER ERROR (after 3 attempts); "
+        "no time left for another try within total_timeout=4 s"
+    )
+
+
+def test_a_hanging_server_holds_one_fetch_at_most_total_timeout(make_fetcher) -> None:
+    """Real time: attempts, read timeouts and backoff all come out of total_timeout."""
+    fetcher = Fetcher(
+        replace(POLICY, read_timeout=0.4, total_timeout=1.0, retries=3, backoff_base=0.1)
+    )
+    try:
+        with LoopbackServer(hang) as silent:
+            started = time.monotonic()
+            error = fetch_error(fetcher, silent.url())
+            took = time.monotonic() - started
+    finally:
+        fetcher.close()
+
+    assert took < 1.0 + 0.3
+    assert "total_timeout=1 s" in error.message
 
 
 def test_retry_after_beyond_the_bound_fails_now(http: HTTPServer, make_fetcher, fake) -> None:
@@ -487,7 +593,6 @@ def test_retry_after_beyond_the_bound_fails_now(http: HTTPServer, make_fetcher, 
     ("status", "hint"),
     [
         (404, "the regulator moved the page? check the url in sources.toml"),
-        (410, "the regulator moved the page? check the url in sources.toml"),
         (403, "whether the site now blocks robots"),
         (400, "check the url in sources.toml (and any query parameters)"),
     ],
@@ -500,6 +605,23 @@ def test_client_errors_are_not_retried(http: HTTPServer, make_fetcher, fake, sta
 
     assert error.message.startswith(f"HTTP {status} ")
     assert error.where == url and hint in error.hint
+    assert fake.sleeps == [] and len(http.log) == 1
+
+
+def test_410_is_gone_and_not_retried(http: HTTPServer, make_fetcher, fake) -> None:
+    http.expect_request("/feed").respond_with_data("removed", status=410)
+    url = http.url_for("/feed")
+
+    with pytest.raises(Gone) as caught:
+        make_fetcher().get(url)
+
+    error = caught.value
+    assert error.url == url and error.where == url
+    assert error.message == "HTTP 410 GONE" and error.hint == GONE_HINT
+    assert str(error) == (
+        f"{url}: HTTP 410 GONE — the regulator removed this address: check the url in "
+        "sources.toml; until it changes the source is polled at most once a day"
+    )
     assert fake.sleeps == [] and len(http.log) == 1
 
 
@@ -618,3 +740,28 @@ def test_post_json(http: HTTPServer, make_fetcher) -> None:
 
     assert json.loads(result.body or b"") == {"n": 1}
     assert http.log[0][0].headers["User-Agent"] == UA
+
+
+def test_with_the_shipped_settings_one_fetch_ends_within_total_timeout_plus_5_s(fake) -> None:
+    """Every try of a server that never answers lasts its whole read timeout (on the fake
+    clock): 4 tries of 30 s and 7 s of backoff were 127 s against total_timeout = 120."""
+    shipped = load_config(Path(__file__).resolve().parent.parent / "sources.toml", REGISTRY)
+    policy = shipped.settings.fetch
+    assert (policy.total_timeout, policy.read_timeout, policy.retries) == (120.0, 30.0, 3)
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        fake.now += request.extensions["timeout"]["read"]
+        raise httpx.ReadTimeout("nothing", request=request)
+
+    fetcher = Fetcher(
+        policy,
+        transport=httpx.MockTransport(silent),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        rng=lambda: 0.5,
+    )
+    started = fake.now
+    with fetcher:
+        error = fetch_error(fetcher, "https://regulator.test/feed.xml")
+    assert fake.now - started <= policy.total_timeout + 5
+    assert "read_timeout=30 s (after 4 attempts)" in error.message

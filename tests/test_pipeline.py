@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -320,3 +321,92 @@ def test_a_malformed_record_is_skipped_counted_and_the_run_goes_on(
     assert result.outcome == "ok"
     assert (result.skipped, len(result.new), result.items) == (1, 44, 45)
     assert "skipped record" in caplog.text and "no caseNumber" in caplog.text
+
+
+# -- one source's answers are its own (issue 12: items 7, 8, 9) -----------------------------
+
+
+def feed_source(name: str, url: str, include: list[str]) -> SourceConfig:
+    return SourceConfig(
+        name=name,
+        kind="feed",
+        url=url,
+        interval=timedelta(hours=1),
+        options={"include": include, "exclude": [], "country": ""},
+    )
+
+
+def test_two_sources_on_one_url_each_get_their_entries(
+    http: HTTPServer, store: Store, fetcher: Fetcher, samples: Path
+) -> None:
+    payload = (samples / "oecd" / "rss_2026-08-21.xml").read_bytes()
+    http.expect_request("/feed").respond_with_data(payload, headers={"ETag": '"same"'})
+    url = http.url_for("/feed")
+    kids = pipeline.run_source(feed_source("kids", url, ["Kid Carrier"]), store, fetcher)
+    power = pipeline.run_source(feed_source("power", url, ["Power Stations"]), store, fetcher)
+    assert (kids.outcome, len(kids.new)) == ("ok", 2)
+    assert (power.outcome, len(power.new)) == ("ok", 1)  # was "unchanged": the url's cache
+    assert store.count_alerts("kids") == 2 and store.count_alerts("power") == 1
+    again = pipeline.run_source(feed_source("kids", url, ["Kid Carrier"]), store, fetcher)
+    assert again.outcome == "unchanged"
+
+
+def test_410_marks_the_source_gone_and_failing(
+    http: HTTPServer, store: Store, fetcher: Fetcher, report: bytes
+) -> None:
+    http.expect_request("/old").respond_with_data("removed", status=410)
+    http.expect_request("/report.xml").respond_with_data(report)
+    url = http.url_for("/old")
+    reports = pipeline.run_sources(
+        [source("moved", url), source("eu", http.url_for("/report.xml"))], store, fetcher
+    )
+    gone = reports[0]
+    assert gone.outcome == "gone" and gone.failed
+    assert gone.error == (
+        f"{url}: HTTP 410 GONE — the regulator removed this address: check the url in "
+        "sources.toml; until it changes the source is polled at most once a day"
+    )
+    state = store.source_state("moved")
+    assert state["gone_url"] == url and state["consecutive_failures"] == 1
+    assert state["last_error"] == gone.error
+    assert reports[1].outcome == "ok" and len(reports[1].new) == 45
+
+
+def test_a_rate_limited_source_is_deferred_not_failed_and_nobody_sleeps(
+    http: HTTPServer, store: Store, report: bytes
+) -> None:
+    http.expect_request("/busy").respond_with_data("", status=429, headers={"Retry-After": "120"})
+    http.expect_request("/report.xml").respond_with_data(report)
+    waits: list[float] = []
+    policy = replace(POLICY, retry_after_max=300.0)
+    before = datetime.now(UTC)
+    with Fetcher(policy, sleep=waits.append) as fetcher:
+        reports = pipeline.run_sources(
+            [source("busy", http.url_for("/busy")), source("eu", http.url_for("/report.xml"))],
+            store,
+            fetcher,
+        )
+    busy = reports[0]
+    assert busy.outcome == "deferred" and not busy.failed and busy.error is None
+    retry_at = datetime.fromisoformat(busy.retry_at or "")
+    assert before + timedelta(seconds=119) <= retry_at <= datetime.now(UTC) + timedelta(seconds=121)
+    state = store.source_state("busy")
+    assert state["consecutive_failures"] == 0 and state["retry_at"] == busy.retry_at
+    assert state["last_error"].startswith("deferred: ") and "rate-limited" in state["last_error"]
+    assert waits == [] and len(http.log) == 2
+    assert reports[1].outcome == "ok"
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["data:text/html,hello", "javascript:alert(1)", "file:///etc/passwd", "ftp://127.0.0.1/feed"],
+)
+def test_a_redirect_nowhere_usable_is_a_recorded_error_not_an_internal_one(
+    http: HTTPServer, store: Store, fetcher: Fetcher, location: str
+) -> None:
+    http.expect_request("/feed").respond_with_data("", status=302, headers={"Location": location})
+    result = pipeline.run_source(source("odd", http.url_for("/feed")), store, fetcher)
+    assert result.outcome == "error"
+    assert "internal error" not in (result.error or "")
+    assert "check the url in sources.toml" in (result.error or "")
+    assert ("refused to follow" in result.error) or ("not a valid URL" in result.error)

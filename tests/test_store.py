@@ -160,11 +160,33 @@ def test_source_state(db: Store) -> None:
 
 
 def test_http_cache_roundtrip(db: Store) -> None:
-    assert db.http_cache("https://a/") is None
+    assert db.http_cache("eu", "https://a/") is None
     with db.transaction():
-        db.save_http_cache("https://a/", etag='"v1"', last_modified=None, body_hash="abc")
-        db.save_http_cache("https://a/", etag='"v2"', last_modified="x", body_hash="def")
-    assert db.http_cache("https://a/") == {"etag": '"v2"', "last_modified": "x", "body_hash": "def"}
+        db.save_http_cache("eu", "https://a/", etag='"v1"', last_modified=None, body_hash="abc")
+        db.save_http_cache("eu", "https://a/", etag='"v2"', last_modified="x", body_hash="def")
+    expected = {"etag": '"v2"', "last_modified": "x", "body_hash": "def"}
+    assert db.http_cache("eu", "https://a/") == expected
+
+
+def test_http_cache_is_per_source(db: Store) -> None:
+    with db.transaction():
+        db.save_http_cache("inks", "https://a/", etag='"v1"', last_modified=None, body_hash="abc")
+    assert db.http_cache("pmu", "https://a/") is None
+    assert db.fetched_urls("inks", ["https://a/", "https://b/"]) == {"https://a/"}
+    assert db.fetched_urls("pmu", ["https://a/"]) == set()
+
+
+def test_deferred_run_keeps_the_failure_count_and_gone_is_cleared_by_success(db: Store) -> None:
+    with db.transaction():
+        db.record_failure("eu", "HTTP 410 GONE", gone_url="https://a/", now="2026-01-01T00:00:00")
+        db.record_deferred("eu", "rate-limited", retry_at="2026-01-01T01:00:00+00:00")
+    state = db.source_state("eu")
+    assert state["consecutive_failures"] == 1 and state["retry_at"] == "2026-01-01T01:00:00+00:00"
+    assert state["gone_url"] == "https://a/" and state["last_error"] == "rate-limited"
+    with db.transaction():
+        db.record_success("eu", items=1)
+    state = db.source_state("eu")
+    assert state["gone_url"] is None and state["retry_at"] is None
 
 
 def test_older_database_upgrades_in_place(tmp_path: Path) -> None:
@@ -194,6 +216,32 @@ def test_older_database_upgrades_in_place(tmp_path: Path) -> None:
         assert store.db["matches"].exists()
         assert store.integrity_check() == "ok"
         assert [r["ref"] for r in store.alerts(AlertQuery(search="intenze"))] == ["A2", "A1"]
+
+
+def test_upgrade_keeps_fetched_documents_and_drops_old_validators(tmp_path: Path) -> None:
+    """After the upgrade to per-source validators, each source's list is fetched in full
+    once; documents fetched before are not fetched again."""
+    path = tmp_path / "alerts.db"
+    conn = sqlite3.connect(path)
+    for script in store_module.MIGRATIONS[
+        : store_module.MIGRATIONS.index(store_module._SCHEMA_FETCH_STATE)
+    ]:
+        for statement in store_module._split_sql(script):
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO http_cache (url, etag, body_hash, fetched_at) "
+        "VALUES ('https://a/doc', '\"e\"', 'h', '2026-01-01T00:00:00')"
+    )
+    conn.execute(
+        f"PRAGMA user_version = {store_module.MIGRATIONS.index(store_module._SCHEMA_FETCH_STATE)}"
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.schema_version == store_module.SCHEMA_VERSION
+        assert store.http_cache("eu", "https://a/doc") is None
+        assert store.fetched_urls("eu", ["https://a/doc"]) == {"https://a/doc"}
+        assert {"gone_url", "retry_at"} <= set(store.db["source_state"].columns_dict)
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
