@@ -56,6 +56,8 @@ MAX_JITTER = 300.0  # seconds; a source's runs wander by up to a tenth of its in
 WORKERS = 4  # jobs at once: sources wait on the network, not on the CPU
 # A source whose url answered 410 Gone is polled at most this often until its url changes.
 GONE_INTERVAL = timedelta(days=1)
+# A failed run is tried again after 5 minutes, then 10, 20 … and at most the interval.
+FAILED_RETRY_FIRST = timedelta(minutes=5)
 CLOCK_STEP = timedelta(seconds=30)  # a wall-clock jump this large is a step, not drift
 CLOCK_CHECK = 10.0  # seconds between two looks at the wall clock
 
@@ -193,7 +195,8 @@ def log_sent(report: NotifyReport) -> None:
 def due_at(
     interval: timedelta, state: Mapping[str, Any] | None, url: str, now: datetime
 ) -> datetime:
-    """When a source is next due, from its stored state: its last attempt plus its interval;
+    """When a source is next due, from its stored state: its last attempt plus its interval
+    (after a failure sooner, see FAILED_RETRY_FIRST);
     a rate-limited source at the time the server asked for; a source whose ``url``
     answered 410 Gone a day after the last attempt at the soonest, and at once when
     sources.toml gives it another url. Never run, or a last attempt in the future (the
@@ -208,6 +211,9 @@ def due_at(
     gone = state.get("gone_url")
     if gone:  # the same url: a day later at the soonest; a new one in sources.toml: now
         return last + max(interval, GONE_INTERVAL) if gone == url else now
+    failures = int(state.get("consecutive_failures") or 0)
+    if failures:  # a failed source is tried again sooner: 5, 10, 20 … minutes, at most interval
+        return last + min(interval, FAILED_RETRY_FIRST * 2 ** min(failures - 1, 16))
     return last + interval
 
 
@@ -500,15 +506,16 @@ class Daemon:
         with self._jobs.one():
             report = self._poll_now(name)
             release_memory()
-        if report is not None and report.outcome in ("deferred", "gone"):
+        if report is not None and report.outcome in ("deferred", "gone", "error"):
             self._poll_later(name)
         if report is not None and (report.new or report.updated or report.failed):
             self._wake_send()
         self._write_status()
 
     def _poll_later(self, name: str) -> None:
-        """A deferred or gone source's next run: when the server asked, or a day later (the
-        interval trigger alone would poll it at its usual interval)."""
+        """The next run of a source that did not succeed: when the server asked, a day later
+        when gone, sooner than its interval after a failure (the interval trigger alone
+        would poll it at its usual interval)."""
         cfg = self.runtime.config.sources.get(name)
         if cfg is None or self._scheduler is None or self._stop.is_set():
             return

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
-from monitor.errors import Interrupted, MonitorError, NotifyError, ParseError
+from monitor.errors import Interrupted, MonitorError, NotifyError, ParseError, StoreError
 from monitor.fetch import Fetcher, FetchResult, Gone, RateLimited, Validators
 from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
 from monitor.notify import render
@@ -295,9 +295,10 @@ def _fail(store: Store, report: SourceReport, message: str, gone_url: str | None
     message = message.removeprefix(f"{report.source}: ")  # the source is named once, by us
     report.outcome = "gone" if gone_url else "error"
     report.error = message
-    log.error("source %s failed: %s", report.source, message)
-    with store.transaction():
-        store.record_failure(report.source, message, gone_url=gone_url)
+    # No log line here: the caller shows the report (the CLI prints it, the daemon logs it).
+    _record_outcome(
+        store, report, lambda: store.record_failure(report.source, message, gone_url=gone_url)
+    )
 
 
 def _defer(store: Store, report: SourceReport, exc: RateLimited) -> None:
@@ -306,9 +307,23 @@ def _defer(store: Store, report: SourceReport, exc: RateLimited) -> None:
     report.outcome = "deferred"
     report.retry_at = when.isoformat(timespec="seconds")
     report.error = None
-    log.warning("source %s deferred to %s: %s", report.source, report.retry_at, exc)
-    with store.transaction():
-        store.record_deferred(report.source, f"deferred: {exc}", retry_at=report.retry_at)
+    reason = f"deferred: {exc}"
+    _record_outcome(
+        store,
+        report,
+        lambda: store.record_deferred(report.source, reason, retry_at=report.retry_at),
+    )
+
+
+def _record_outcome(store: Store, report: SourceReport, write: Callable[[], object]) -> None:
+    """Store a run's failure or deferral. When even that cannot be written (a full disk),
+    the report says so and the next source still runs."""
+    try:
+        with store.transaction():
+            write()
+    except StoreError as exc:
+        report.outcome = "error"
+        report.error = f"{report.error or 'deferred'}; and it could not be recorded: {exc}"
 
 
 def run_sources(

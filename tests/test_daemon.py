@@ -341,6 +341,19 @@ def test_a_gone_source_is_polled_daily_until_its_url_changes():
     assert daemon.due_at(weekly, state, URL, NOW) == NOW + weekly  # never more often
 
 
+def test_a_failed_source_is_tried_again_sooner_than_its_interval():
+    day = timedelta(days=1)
+    waits = []
+    for failures in range(1, 12):
+        state = {"last_attempt": NOW.isoformat(), "consecutive_failures": failures}
+        waits.append(daemon.due_at(day, state, URL, NOW) - NOW)
+    minutes = [int(wait.total_seconds() // 60) for wait in waits]
+    assert minutes == [5, 10, 20, 40, 80, 160, 320, 640, 1280, 1440, 1440]
+    state = {"last_attempt": NOW.isoformat(), "consecutive_failures": 3}
+    assert daemon.due_at(timedelta(minutes=15), state, URL, NOW) == NOW + timedelta(minutes=15)
+    assert daemon.is_due(day, state, URL, NOW + timedelta(minutes=20))  # cron sees it too
+
+
 class FakeClocks:
     def __init__(self) -> None:
         self.wall = NOW

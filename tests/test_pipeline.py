@@ -16,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor import pipeline, sources
+from monitor.errors import StoreError
 from monitor.fetch import Fetcher
 from monitor.model import SourceConfig
 from monitor.store import Store
@@ -410,3 +411,22 @@ def test_a_redirect_nowhere_usable_is_a_recorded_error_not_an_internal_one(
     assert "internal error" not in (result.error or "")
     assert "check the url in sources.toml" in (result.error or "")
     assert ("refused to follow" in result.error) or ("not a valid URL" in result.error)
+
+
+def test_a_full_disk_while_recording_a_failure_does_not_stop_the_other_sources(
+    http: HTTPServer, store: Store, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http.expect_request("/missing").respond_with_data("gone", status=404)
+
+    def disk_full(source: str, error: str, **kwargs: object) -> int:
+        raise StoreError("the disk is full (database or disk is full)", where="alerts.db")
+
+    monkeypatch.setattr(store, "record_failure", disk_full)
+    first, second = pipeline.run_sources(
+        [source("a", http.url_for("/missing")), source("b", http.url_for("/missing"))],
+        store,
+        fetcher,
+    )
+    assert first.outcome == second.outcome == "error"
+    assert "404" in first.error and "could not be recorded" in first.error
+    assert "disk is full" in second.error and "internal error" not in first.error
