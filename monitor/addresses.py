@@ -9,27 +9,43 @@ typo is caught when the address is typed, not when the first alert is due. Domai
 
 from __future__ import annotations
 
+import re
+
 import email_validator
 
 from monitor.errors import ConfigError
 
 ADDRESS_HINT = "write a plain address like owner@clinic.example"
+_ONE_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
-def normalize_address(text: str, *, where: str | None = None) -> str:
+def normalize_address(text: str, *, where: str | None = None, local_ok: bool = False) -> str:
     """``text`` as a normalised address (domain lower-cased, Unicode in NFC).
 
+    ``local_ok``: also a one-label domain such as ``localhost`` (``root@localhost`` on a
+    server with its own mail, the default sender), which a subscriber's address never is.
     Raises ConfigError naming ``where`` and what is wrong with it.
     """
-    shown = text.strip()[:120]
+    address = text.strip()
+    local, _, domain = address.rpartition("@")
+    if local_ok and _ONE_LABEL.fullmatch(domain):
+        return _validated(f"{local}@{domain}.test", address, where).rpartition("@")[0] + (
+            "@" + domain.lower()
+        )
+    return _validated(address, address, where)
+
+
+def _validated(candidate: str, shown: str, where: str | None) -> str:
     try:
         checked = email_validator.validate_email(
-            text.strip(), check_deliverability=False, test_environment=True
+            candidate, check_deliverability=False, test_environment=True
         )
     except email_validator.EmailNotValidError as exc:
         reason = str(exc).rstrip(".")
         raise ConfigError(
-            f"{shown!r} is not a valid email address ({reason})", where=where, hint=ADDRESS_HINT
+            f"{shown[:120]!r} is not a valid email address ({reason})",
+            where=where,
+            hint=ADDRESS_HINT,
         ) from None
     return checked.normalized
 

@@ -12,12 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfoNotFoundError
 
 from monitor import __version__
+from monitor.addresses import normalize_address
 from monitor.errors import ConfigError
 from monitor.model import DigestSchedule, FetchPolicy, SourceConfig, SourceKind
 from monitor.tomlfile import read_toml
@@ -86,7 +88,7 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip().lower().replace(" ", "")
     parts = _DURATION.findall(cleaned)
     if not cleaned or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(f'{text!r} is not a duration; write it like "90s", "15m", "6h" or "1d"')
+        raise ValueError(f'{text!r} is not a duration ("90s", "15m", "6h" or "1d")')
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
@@ -99,7 +101,7 @@ def parse_size(value: int | str) -> int:
         return value
     match = _SIZE.match(str(value))
     if not match:
-        raise ValueError(f'{value!r} is not a size; write it like "64MB" or a number of bytes')
+        raise ValueError(f'{value!r} is not a size ("64MB" or a number of bytes)')
     number, unit = match.groups()
     unit = unit.lower()
     if unit and not unit.endswith("b"):
@@ -371,6 +373,8 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
                 f"email.{key} must be between {low} and {high}, not {values[key]!r}",
                 f"write it like {key} = {_EMAIL_DEFAULTS[key]}",
             )
+    for key in ("from", "admin"):
+        _check_address(reader, key, values[key])
     if values["smtp_security"] not in SMTP_SECURITY:
         raise reader.fail(
             "email",
@@ -390,6 +394,23 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
         send_interval=_duration(reader, "email", "send_interval", values["send_interval"], "1m"),
         digest=_digest(reader, values),
     )
+
+
+def _check_address(reader: _Reader, key: str, value: str) -> None:
+    """[email] from and admin must be addresses mail can go from and to (checked now, not
+    when the first alert is due). ``from`` may carry a name: "InkWatch <a@b.example>"."""
+    if not value and key == "admin":
+        return
+    address = parseaddr(value)[1] if "<" in value else value
+    try:
+        normalize_address(address, local_ok=True)
+    except ConfigError as exc:
+        example = (
+            '"InkWatch <alerts@your-clinic.example>"' if key == "from" else '"you@clinic.example"'
+        )
+        raise reader.fail(
+            "email", key, f"email.{key}: {exc.message}", f"write it like {key} = {example}"
+        ) from None
 
 
 def _duration(reader: _Reader, table: str, key: str, text: str, example: str) -> timedelta:

@@ -42,14 +42,20 @@ def _syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> Config
     message = str(exc)
     where = str(path)
     match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    lines = text.splitlines()
+    number = len(lines) or 1
     if match:
-        where = f"{path}:{match[1]}:{match[2]}"
+        where, number = f"{path}:{match[1]}:{match[2]}", int(match[1])
         message = message[: match.start()]
     elif "(at end of document)" in message:
-        where = f"{path}:{len(text.splitlines()) or 1}"
+        where = f"{path}:{number}"
         message = message.replace("(at end of document)", "")
+    shown = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+    if len(shown) > 80:
+        shown = shown[:79] + "…"
+    line = f" in: {shown}" if shown else ""
     return ConfigError(
-        f"TOML syntax error: {message.strip()}",
+        f"TOML syntax error: {message.strip()}{line}",
         where=where,
-        hint="fix the line shown (see https://toml.io for the syntax)",
+        hint="fix that line (see https://toml.io for the syntax)",
     )

@@ -326,3 +326,31 @@ def test_the_command_exits_2_naming_the_file(tmp_path: Path, name, content, want
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"Error: {path}{wanted}")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "wanted"),
+    [
+        ('from = "not an address"', "email.from: 'not an address' is not a valid email address"),
+        ('from = "InkWatch <alerts@clinic.invalid>"', "email.from: 'alerts@clinic.invalid'"),
+        ('admin = "ops@@clinic.example"', "email.admin: 'ops@@clinic.example' is not a valid"),
+    ],
+)
+def test_email_addresses_are_checked_at_load(tmp_path: Path, line: str, wanted: str) -> None:
+    path = write(tmp_path, f"[email]\n{line}\n")
+    err = error_of(path)
+    assert str(err).startswith(f"{path}:2: {wanted}") and err.exit_code == 2
+    assert str(err).count("write it like") == 1
+
+
+def test_local_and_named_senders_are_fine(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[email]\nfrom = "InkWatch <inkwatch@localhost>"\nadmin = "root@localhost"\n'
+    )
+    assert load_config(path, KINDS).email.admin == "root@localhost"
+
+
+def test_a_bad_duration_says_how_to_write_it_once(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sources.x]\nkind = "other"\ninterval = "6 hours"\n')
+    message = str(error_of(path))
+    assert message.count("write it like") == 1 and "'6 hours' is not a duration" in message

@@ -337,7 +337,7 @@ def test_a_row_that_cannot_be_rendered_fails_alone_and_the_batch_goes_on(
     queue_alerts(store, ["A1", "BROKEN", "A3"], emails=("ana@clinic.test", "ben@clinic.test"))
     # An address stored by an older version, before addresses were checked.
     with store.transaction():
-        store.add_subscriber("old@localhost", now=T0.isoformat())
+        store.add_subscriber("old@clinic.invalid", now=T0.isoformat())
         store.upsert_alerts([ink("A4")], now=(T0 + timedelta(minutes=1)).isoformat(), judge=judge)
     real = render.render_alert
 
@@ -350,14 +350,14 @@ def test_a_row_that_cannot_be_rendered_fails_alone_and_the_batch_goes_on(
     with SmtpTestServer() as server:
         report = send(store, server.port, T0 + timedelta(minutes=2))
         received = server.handler.drained()
-    # A1, A3, A4 to ana and ben; BROKEN fails for both; old@localhost fails for A4.
+    # A1, A3, A4 to ana and ben; BROKEN fails for both; old@clinic.invalid fails for A4.
     assert (report.sent, report.failed) == (6, 3)
     assert "sending" not in store.outbox_counts() and "pending" not in store.outbox_counts()
     failed = {(row["email"], row["title"]) for row in store.outbox(("failed",))}
     assert failed == {
         ("ana@clinic.test", "Tattoo ink BROKEN recalled"),
         ("ben@clinic.test", "Tattoo ink BROKEN recalled"),
-        ("old@localhost", "Tattoo ink A4 recalled"),
+        ("old@clinic.invalid", "Tattoo ink A4 recalled"),
     }
     assert all("could not be made" in row["last_error"] for row in store.outbox(("failed",)))
     assert_exactly_once(received, 6)

@@ -332,14 +332,14 @@ def test_a_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
 ERRORS = [
     pytest.param(
         SCOPE + '[[brand]]\nname = "Intenze\n',
-        "{path}:4:16: TOML syntax error: Illegal character '\\n'"
-        " — fix the line shown (see https://toml.io for the syntax)",
+        "{path}:4:16: TOML syntax error: Illegal character '\\n' in: name = \"Intenze"
+        " — fix that line (see https://toml.io for the syntax)",
         id="syntax",
     ),
     pytest.param(
         SCOPE + "exclude = [\n",
-        "{path}:3: TOML syntax error: Invalid value"
-        " — fix the line shown (see https://toml.io for the syntax)",
+        "{path}:3: TOML syntax error: Invalid value in: exclude = ["
+        " — fix that line (see https://toml.io for the syntax)",
         id="syntax-at-end",
     ),
     pytest.param(

@@ -243,8 +243,8 @@ def _listing(values: Sequence[str], limit: int = SHORT_MAX) -> str:
 
 
 def _mailbox(address: str, name: str, where: str) -> Address:
-    try:
-        address = normalize_address(address)
+    try:  # what a mail header can carry; stricter checks are made when it is typed
+        address = normalize_address(address, local_ok=True)
     except ConfigError as exc:
         raise NotifyError(exc.message, where=where, hint=exc.hint) from None
     local, _, domain = address.rpartition("@")
