@@ -737,7 +737,9 @@ def _source_notice(
     """(key, kind, stamp, subject, lines) of a source's notice, if one is due."""
     key, failing = f"source:{state['source']}", state["consecutive_failures"]
     known = store.notice_state(key)
-    if failing >= mail.failure_notice_after and known != "failing":
+    # A page the regulator removed (410) will not come back by itself: say so at once.
+    threshold = 1 if state.get("gone_url") else mail.failure_notice_after
+    if failing >= threshold and known != "failing":
         lines = [
             f"InkWatch could not read {state['source']} "
             + ("once." if failing == 1 else f"{failing} times in a row."),

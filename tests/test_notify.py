@@ -170,6 +170,20 @@ def test_operator_told_once_when_a_source_fails_and_once_when_it_recovers(store:
     assert subjects == ["[InkWatch] fda_recalls is failing", "[InkWatch] fda_recalls recovered"]
 
 
+def test_a_gone_source_is_told_at_once(store: Store) -> None:
+    with SmtpTestServer() as server:
+        with store.transaction():
+            store.record_success("eu_safety_gate", items=3)
+            store.record_failure(
+                "fda_recalls", "HTTP 410 GONE — the regulator removed this address", gone_url="u"
+            )
+        pipeline.notify(store, transport(server), MAIL, now=T0)
+        pipeline.notify(store, transport(server), MAIL, now=T0)
+        messages = delivered(server.handler)
+    assert [str(m["Subject"]) for m in messages] == ["[InkWatch] fda_recalls is failing"]
+    assert "the regulator removed this address" in messages[0].get_body(("plain",)).get_content()
+
+
 def test_one_notice_when_every_source_fails_at_once(store: Store) -> None:
     """The network is down: one message, not one per source, even as sources reach the
     failure threshold at different times (intervals differ)."""
