@@ -501,3 +501,10 @@ def test_no_greeting_without_a_name_and_the_source_name_without_a_regulator_name
     assert "Hello" not in text
     assert "Source: eu_safety_gate, published" in text
     assert "ask whoever runs InkWatch for you to remove you" in text
+
+
+def test_the_key_fact_is_the_bold_line_and_the_greeting_comes_before_it() -> None:
+    body = html_part(render(dynamic_white()))
+    assert "<strong>Critical — Withdrawal: Dynamic Ultra White</strong>" in body
+    assert body.index("Hello Müller, Anna,") < body.index("<strong>Critical")
+    assert "<strong>Hello" not in body

@@ -338,10 +338,12 @@ class _Body:
     intro: tuple[str, ...]
     sections: tuple[_Section, ...]
     footer: tuple[str, ...]
+    greeting: str = ""  # "Hello Ana," before the intro, whose first line is the key fact
 
 
 def _plain(body: _Body) -> str:
-    out = [body.title, "=" * min(len(body.title), 72), *body.intro, ""]
+    greeting = [body.greeting] if body.greeting else []
+    out = [body.title, "=" * min(len(body.title), 72), *greeting, *body.intro, ""]
     for section in body.sections:
         if section.items:
             out += [section.heading, *(_plain_item(item) for item in section.items), ""]
@@ -365,6 +367,7 @@ def _html(body: _Body) -> str:
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>',
         '<body style="font-family:Arial,sans-serif;font-size:14px;line-height:1.45;color:#222">',
         f'<h1 style="font-size:19px;margin:0 0 10px">{esc(body.title)}</h1>',
+        *(f"{_P}{esc(line)}</p>" for line in (body.greeting,) if line),
         *(f"{_P}<strong>{esc(line)}</strong></p>" for line in body.intro[:1]),
         *(f"{_P}{esc(line)}</p>" for line in body.intro[1:]),
     ]
@@ -601,8 +604,7 @@ def _alert_body(mail: AlertMail, recipient: Recipient, unsubscribe: str) -> _Bod
     alert, verdict, clinic = mail.alert, mail.verdict, mail.clinic
     headline = f"{notice_kind(alert)}: {_label(alert) or '(untitled)'}"
     severity = one_line(verdict.severity or "", 20)
-    intro = _greeting(recipient)
-    intro.append(f"{severity.capitalize()} — {headline}" if severity else headline)
+    intro = [f"{severity.capitalize()} — {headline}" if severity else headline]
     lots = ordered_lots(alert, verdict)
     mine = [lot for lot, held in lots if held]
     if mine:
@@ -622,12 +624,13 @@ def _alert_body(mail: AlertMail, recipient: Recipient, unsubscribe: str) -> _Bod
         _Section("The regulator's notice", _regulator(alert, mail.first_seen, clinic)),
     )
     title = one_line(alert.title, TITLE_MAX) or _label(alert) or "(untitled)"
-    return _Body(title, tuple(intro), sections, _footer(recipient, unsubscribe))
+    footer = _footer(recipient, unsubscribe)
+    return _Body(title, tuple(intro), sections, footer, greeting=_greeting(recipient))
 
 
-def _greeting(recipient: Recipient) -> list[str]:
+def _greeting(recipient: Recipient) -> str:
     name = one_line(recipient.name, SHORT_MAX)
-    return [f"Hello {name},"] if name else []
+    return f"Hello {name}," if name else ""
 
 
 def _footer(recipient: Recipient, unsubscribe: str) -> tuple[str, ...]:
@@ -732,7 +735,8 @@ def render_digest(
     noun = "alert" if len(mails) == 1 else "alerts"
     intro = (f"{len(mails)} {noun} about skin pigments, {one_line(period, 60)}.",)
     title = subject.removeprefix(f"{TAG} ")
-    body = _Body(title, intro, _digest_sections(mails), _footer(recipient, unsubscribe))
+    footer = _footer(recipient, unsubscribe)
+    body = _Body(title, intro, _digest_sections(mails), footer, greeting=_greeting(recipient))
     return _fill(msg, body)
 
 
