@@ -855,6 +855,7 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     seen = 0
     with app.store(queues_mail=True) as store, store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
+        earlier = store.pending_rises() if queue_mail else set()  # a plain rematch's rises
         for num, revision, alert, stored in store.stored_alerts():
             if sources_ and alert.source not in sources_:
                 continue
@@ -863,6 +864,8 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
             if queue_mail and verdict.severity == "critical":
                 relevant.append((num, revision, alert, verdict))
             if not _verdict_changed(stored, verdict):
+                if num in earlier and verdict.relevant:
+                    rising.append((num, revision, alert, verdict))
                 continue
             batch.append((num, revision, verdict))
             changed.append(
@@ -877,6 +880,10 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
                 rising.append((num, revision, alert, verdict))
         store.replace_verdicts(batch)
         queued = store.enqueue_rematched(rising, missed=relevant) if queue_mail else 0
+        if queue_mail:
+            store.forget_rises()
+        else:
+            store.remember_rises(num for num, *_ in rising)
     click.echo(f"Re-evaluated {seen} alerts against {app.watchlist_path}: {len(changed)} changed.")
     for line in _rematch_table(changed):
         click.echo(line)

@@ -276,6 +276,15 @@ ALTER TABLE source_state ADD COLUMN gone_url TEXT;
 ALTER TABLE source_state ADD COLUMN retry_at TEXT;
 """
 
+# Version 7: alerts a plain `inkwatch rematch` made more severe, kept until a
+# `rematch --notify` queues their mail, so running the plain one first loses nothing.
+_SCHEMA_REMATCH_RISES = """
+CREATE TABLE rematch_rises (
+    alert INTEGER PRIMARY KEY REFERENCES alerts (num) ON DELETE CASCADE,
+    at TEXT NOT NULL
+);
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
 MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_1,
@@ -284,6 +293,7 @@ MIGRATIONS: tuple[str, ...] = (
     _SCHEMA_4,
     _SCHEMA_OUTBOX_LIFETIME,
     _SCHEMA_FETCH_STATE,
+    _SCHEMA_REMATCH_RISES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -586,6 +596,20 @@ class Store:
             news = [_News(*item, None) for item in held if item[0] not in told]
             self._enqueue(news, now, only=subscriber)
         return self.total_changes - before
+
+    def remember_rises(self, nums: Iterable[int], now: str | None = None) -> None:
+        """Alerts a rematch without --notify made more severe: a later --notify mails them."""
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO rematch_rises (alert, at) VALUES (?, ?)",
+            [(num, stamp(now)) for num in nums],
+        )
+
+    def pending_rises(self) -> set[int]:
+        """The alerts remembered by ``remember_rises`` and not yet mailed about."""
+        return {row[0] for row in self.db.execute("SELECT alert FROM rematch_rises")}
+
+    def forget_rises(self) -> None:
+        self.db.execute("DELETE FROM rematch_rises")
 
     def _told(self, subscriber: int) -> set[int]:
         """The alerts ``subscriber`` has an outbox row for, at any revision."""

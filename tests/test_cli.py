@@ -648,6 +648,25 @@ def test_rematch_says_when_alerts_become_less_severe_and_notify_after_plain_rema
     ]
 
 
+def test_notify_after_a_plain_rematch_mails_a_brand_it_raised(tmp_path: Path, samples: Path):
+    db = str(tmp_path / "alerts.db")
+    report = str(samples / "eu_safety_gate" / "weekly_report_10000248.xml")
+    run("--db", db, "--watchlist", "shipped", "fetch", "eu_safety_gate", "--from-file", report)
+    run("--db", db, "subscribers", "add", "owner@clinic.example", "--min-severity", "high")
+    shipped = Path(__file__).resolve().parent.parent / "watchlist.toml"
+    mine = tmp_path / "watchlist.toml"
+    mine.write_text(shipped.read_text() + '\n[[brand]]\nname = "Wangyi"\n', encoding="utf-8")
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch")
+    assert code == 0 and "1 changed" in out
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
+    assert code == 0 and "1 message queued" in out
+    code, out, _ = run("--db", db, "--watchlist", str(mine), "rematch", "--notify")
+    assert code == 0 and "0 messages queued" in out  # remembered once, mailed once
+    with Store.open(db) as store:
+        (row,) = store.outbox()
+    assert "Wangyi" in row["title"]
+
+
 # -- subscribers and email --------------------------------------------------------------------
 
 
