@@ -540,7 +540,7 @@ def show(app: App, alert_id: str, fmt: str) -> None:
         for key in ALERT_FIELDS:
             value = row[key]
             if key == "matches":
-                value = [f"{m['kind']} {m['term']} (in {m['field']}: {m['text']!r})" for m in value]
+                value = [_match_text(m) for m in value]
             value = "; ".join(value) if isinstance(value, list) else value
             click.echo(f"{key + ':':<12} {one_line('' if value is None else value)}")
         return
@@ -672,10 +672,16 @@ def one_line(text: Any) -> str:
     return terminal_safe(_ASCII_SPACE.sub(" ", str(text or "")).strip())
 
 
+def _match_text(match: dict[str, str]) -> str:
+    """One match as people read it: brand Intenze (in title: 'Intenze')."""
+    return f"{match['kind']} {match['term']} (in {match['field']}: {match['text']!r})"
+
+
 def _csv_cell(value: Any) -> Any:
-    """A CSV cell: lists joined with '; ', text terminal-safe (numbers stay numbers)."""
+    """A CSV cell: lists joined with '; ' (a match as `_match_text`), text terminal-safe
+    (numbers stay numbers)."""
     if isinstance(value, list):
-        value = "; ".join(map(str, value))
+        value = "; ".join(_match_text(v) if isinstance(v, dict) else str(v) for v in value)
     return terminal_safe(value) if isinstance(value, str) else value
 
 

@@ -819,3 +819,15 @@ def test_sources_and_status_show_a_long_error_whole(tmp_path: Path) -> None:
         assert lines and all(len(line) <= 100 for line in lines), out
         joined = "".join("".join(lines).split()).replace("lasterror:", "")
         assert "".join(error.split()) in joined, out
+
+
+def test_show_as_csv_writes_matches_as_people_read_them(tmp_path: Path) -> None:
+    db = tmp_path / "alerts.db"
+    with Store.open(db) as store, store.transaction():
+        store.upsert_alerts(
+            [ingest_alert()], now="2026-01-01T00:00:00+00:00", judge=lambda a: relevant_verdict()
+        )
+    code, out, _ = run("--db", str(db), "show", "N1", "--format", "csv")
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and row["matches"] == "brand Intenze (in brands: 'Intenze')"
+    assert row["lots"] == "SS74" and row["severity"] == "high"
