@@ -82,3 +82,33 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "x.py"
     bad.write_text("import os\nfrom monitor.store import Store\nfrom monitor import fetch\n")
     assert monitor_imports(bad) == [(2, "monitor.store"), (3, "monitor"), (3, "monitor.fetch")]
+
+
+# Rules between modules of one layer (STYLE.md): the store stores (it never decides who
+# gets mail, nor matches), and a regulator's parser never leans on another one's.
+FORBIDDEN = {
+    "store": ("monitor.match", "monitor.notify", "monitor.sources", "monitor.fetch"),
+    "match": ("monitor.store", "monitor.notify", "monitor.fetch"),
+    "notify": ("monitor.store", "monitor.match", "monitor.fetch", "monitor.sources"),
+}
+
+
+def test_modules_of_one_layer_keep_to_their_job() -> None:
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        banned = FORBIDDEN.get(own_part(path), ())
+        for line, name in monitor_imports(path):
+            if name.startswith(banned):
+                problems.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
+    assert problems == []
+
+
+def test_sources_never_import_each_other() -> None:
+    """Shared helpers live in sources/_*.py; one regulator's module never imports another."""
+    problems = []
+    for path in sorted((PACKAGE / "sources").glob("[!_]*.py")):
+        for line, name in monitor_imports(path):
+            parts = name.split(".")
+            if parts[:2] == ["monitor", "sources"] and len(parts) > 2 and parts[2][0] != "_":
+                problems.append(f"{path.name}:{line} imports {name}")
+    assert problems == []
