@@ -17,11 +17,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check monitor tests bench demo
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check monitor tests bench demo
 	$(PY) -m ruff format --check monitor tests bench demo
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py

@@ -1172,7 +1172,9 @@ def notify(app: App, dry_run: bool) -> None:
 def outbox(ctx: click.Context, all_: bool, fmt: str) -> None:
     """Queued email: pending, in flight and failed rows, with their errors."""
     if ctx.invoked_subcommand is None:
-        _list_outbox(ctx.find_object(App), all_, fmt)
+        app = ctx.find_object(App)
+        assert app is not None  # the group made it
+        _list_outbox(app, all_, fmt)
 
 
 @outbox.command("retry")

@@ -282,7 +282,7 @@ def _build(
     exists: bool = True,
 ) -> Config:
     reader = _Reader(path, text)
-    top = {"settings": {}, "email": {}, "sources": {}}
+    top: dict[str, dict[str, Any]] = {"settings": {}, "email": {}, "sources": {}}
     unknown = sorted(set(data) - set(top))
     if unknown:
         raise reader.fail(

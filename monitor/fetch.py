@@ -186,7 +186,7 @@ class _Deadline:
         left = max(self._expires - time.monotonic(), DEADLINE_SLACK)
         read = min(policy.read_timeout, left)
         connect = min(policy.connect_timeout, left)
-        return httpx.Timeout(read, connect=connect).as_dict()
+        return {"connect": connect, "read": read, "write": read, "pool": read}
 
     def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore trace hook: remember each socket opened for this attempt."""

@@ -48,6 +48,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 import ahocorasick_rs
 
@@ -353,7 +354,7 @@ class Term:
 # the words), and the term. A plain tuple, spans as the automaton gives them: the scan makes
 # one for each hit, and a named tuple takes three times as long to make.
 Hit = tuple[int, int, int, Term]
-_HIT_TERM = 3  # where a Hit holds its term
+_HIT_TERM: Final = 3  # where a Hit holds its term
 
 
 @dataclass(slots=True)

@@ -305,13 +305,11 @@ def _defer(store: Store, report: SourceReport, exc: RateLimited) -> None:
     """The server asked to be polled later: not a failure; the next run is then."""
     when = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
     report.outcome = "deferred"
-    report.retry_at = when.isoformat(timespec="seconds")
+    retry_at = report.retry_at = when.isoformat(timespec="seconds")
     report.error = None
     reason = f"deferred: {exc}"
     _record_outcome(
-        store,
-        report,
-        lambda: store.record_deferred(report.source, reason, retry_at=report.retry_at),
+        store, report, lambda: store.record_deferred(report.source, reason, retry_at=retry_at)
     )
 
 

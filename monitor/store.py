@@ -48,7 +48,8 @@ _WRITE_CHUNK = 4000
 # check for cycles (a record is a tree; a cycle would end in RecursionError, not ValueError).
 # Without the C accelerator: the plain encoder.
 _encode_raw = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-_c_encoder = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+_c_make = getattr(json.encoder, "c_make_encoder", None)  # CPython's C accelerator, if built
+_c_encoder = _c_make and _c_make(
     None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True
 )
 _quote = json.encoder.encode_basestring  # the C string escaper behind json.dumps
@@ -653,6 +654,7 @@ class Store:
                 f"{email} is already subscribed",
                 hint="see `inkwatch subscribers list`; remove it first to change it",
             ) from None
+        assert cursor.lastrowid is not None  # an INSERT that succeeded
         return cursor.lastrowid
 
     def subscribers(self, *, active_only: bool = False) -> list[dict[str, Any]]:
@@ -1543,8 +1545,9 @@ def _alert_of(row: dict[str, Any]) -> Alert:
     """The Alert a stored row was made from (raw left out: matching does not read it)."""
     lists = {key: tuple(json.loads(row[key] or "[]")) for key in LIST_FIELDS}
     published = datetime.fromisoformat(row["published"]) if row["published"] else None
-    texts = {key: row[key] for key in TEXT_FIELDS}
-    return Alert(source=row["source"], ref=row["ref"], published=published, **texts, **lists)
+    texts: dict[str, Any] = {key: row[key] for key in TEXT_FIELDS}
+    fields: dict[str, Any] = {**texts, **lists}
+    return Alert(source=row["source"], ref=row["ref"], published=published, **fields)
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

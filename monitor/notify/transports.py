@@ -28,9 +28,10 @@ import sys
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self, TextIO
+from typing import Protocol, Self, TextIO, cast
 
 from monitor.errors import ConfigError
 
@@ -319,7 +320,8 @@ def _reason(exc: smtplib.SMTPException | OSError) -> str:
 def _flatten(message: EmailMessage, *, utf8: bool) -> bytes:
     """The message as SMTP wants it: CRLF line ends, UTF-8 headers only with SMTPUTF8."""
     buffer = io.BytesIO()
-    policy = message.policy.clone(utf8=True) if utf8 else message.policy
+    policy = cast(EmailPolicy, message.policy)
+    policy = policy.clone(utf8=True) if utf8 else policy
     BytesGenerator(buffer, policy=policy).flatten(message, linesep="\r\n")
     return buffer.getvalue()
 

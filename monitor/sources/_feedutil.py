@@ -156,8 +156,9 @@ def iso_to_utc(value: Any) -> datetime | None:
     except ValueError:
         # odd suffixes ('2019-09-22Z', fractions with 7 digits): keep what the prefix says
         year, month, day, *clock = (int(part) for part in match.groups() if part is not None)
+        hour, minute, second = (*clock, 0, 0, 0)[:3]
         try:
-            return datetime(year, month, day, *clock, tzinfo=UTC)
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             return None
     if parsed.tzinfo is None:

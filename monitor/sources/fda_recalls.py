@@ -173,7 +173,11 @@ def _listing(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Fo
     rows: list[_Row | Skipped] = [
         _row(f"data[{index}]", cells, cfg.name) for index, cells in enumerate(_data(payload, cfg))
     ]
-    dates = [row.alert.published.date() for row in rows if isinstance(row, _Row)]
+    dates = [
+        row.alert.published.date()
+        for row in rows
+        if isinstance(row, _Row) and row.alert.published is not None
+    ]
     newest = max(dates, default=None)
     window = timedelta(days=int(cfg.options.get("refresh_days", REFRESH_DAYS)))
     log.debug("%s: listing of %d rows, newest %s", cfg.name, len(rows), newest)

@@ -303,7 +303,8 @@ def _content_item(document: Mapping[str, Any], where: str) -> Alert | Skipped:
             where=where,
             hint=_HINT_CONTENT,
         )
-    metadata = details.get("metadata") if isinstance(details.get("metadata"), dict) else {}
+    found = details.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     notice = _read_body(body)
     return _content_alert(document, metadata, notice, path, where)
 
@@ -356,8 +357,8 @@ def _content_alert(
     )
 
 
-_RAW_KEYS = ("base_path", "title", "description", "document_type", "schema_name")
-_RAW_KEYS += ("first_published_at", "public_updated_at", "content_id")
+_RAW_KEYS: tuple[str, ...] = ("base_path", "title", "description", "document_type")
+_RAW_KEYS += ("schema_name", "first_published_at", "public_updated_at", "content_id")
 
 
 def _column(rows: Iterable[Mapping[str, list[str]]], *fields: str) -> list[str]:
