@@ -53,6 +53,7 @@ from typing import Final
 import ahocorasick_rs
 
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Verdict, Watchlist
+from monitor.text.cas import cas_is_valid
 
 log = logging.getLogger(__name__)
 
@@ -203,15 +204,6 @@ _PIGMENT_CODE = re.compile(
     + r")\.?\s*(\d+(?:\s*[:.]\s*\d+)?)",
     re.I,
 )  # fmt: skip
-
-
-def cas_is_valid(cas: str) -> bool:
-    """The CAS check digit: the last digit is the weighted sum of the others, modulo 10."""
-    digits = [int(d) for d in cas if d.isdigit()]
-    if len(digits) < 5:
-        return False
-    *body, check = digits
-    return sum(weight * d for weight, d in enumerate(reversed(body), start=1)) % 10 == check
 
 
 def cas_numbers(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from monitor.errors import ConfigError
 from monitor.model import CONTAMINANT_CLASSES, Brand, Contaminant, Lot, Scope, Watchlist
+from monitor.text.cas import cas_check_digit
 from monitor.tomlfile import read_toml
 
 DEFAULT_WATCHLIST = "watchlist.toml"
@@ -59,8 +60,7 @@ def cas_problem(cas: str) -> tuple[str, str] | None:
             'write it like "50-32-8" (digits, two digits, a check digit); '
             "put remarks in a # comment",
         )
-    digits = (match[1] + match[2])[::-1]
-    check = sum(position * int(digit) for position, digit in enumerate(digits, 1)) % 10
+    check = cas_check_digit(match[1] + match[2])
     if check != int(match[3]):
         return (
             f"has a wrong check digit (it should end in {check})",

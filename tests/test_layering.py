@@ -13,6 +13,7 @@ LAYERS = {
     "model": 1,
     "tomlfile": 1,
     "addresses": 1,
+    "text": 1,
     "config": 2,
     "watchlist": 2,
     "fetch": 2,

@@ -11,7 +11,6 @@ from monitor.match import (
     ALL_LOTS,
     Matcher,
     _HeldLot,
-    cas_is_valid,
     cas_numbers,
     ci_variants,
     lots_in,
@@ -20,6 +19,7 @@ from monitor.match import (
     normalize_with_offsets,
 )
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Scope, Verdict, Watchlist
+from monitor.text.cas import cas_is_valid
 
 SCOPE = Scope(
     include=(
