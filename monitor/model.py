@@ -51,12 +51,27 @@ class Alert:
     def id(self) -> str:
         return alert_id(self.source, self.ref)
 
-    def content_hash(self) -> str:
-        """Hash of the normalized fields; a change means the regulator updated the notice."""
+    def content_hash(self, published_text: str | None = None) -> str:
+        """Hash of the normalized fields; a change means the regulator updated the notice.
+
+        ``published_text``: ``published`` already written as ISO text in UTC (the store has
+        it), so a bulk ingest does not format every date twice; other zones are formatted.
+        """
         lists = "\x1e".join(
-            "\x1d".join(values) for values in (self.brands, self.products, self.lots, self.hazards)
+            (
+                "\x1d".join(self.brands),
+                "\x1d".join(self.products),
+                "\x1d".join(self.lots),
+                "\x1d".join(self.hazards),
+            )
         )
-        published = self.published.isoformat() if self.published else ""
+        moment = self.published
+        if moment is None:
+            published = ""
+        elif published_text is None or moment.tzinfo is not UTC:
+            published = moment.isoformat()
+        else:
+            published = published_text
         blob = "\x1f".join(
             (
                 self.url,

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from hashlib import sha256
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -1269,7 +1268,7 @@ def _prepare(
     ahead = (datetime.fromisoformat(now) + FUTURE_GRACE).isoformat()
     for alert in chunk:
         published = stamps.iso(alert.published)
-        digest = _content_hash(alert, published)
+        digest = alert.content_hash(published)
         previous = known[alert.source].get(alert.ref)
         if previous is not None and (previous[1] == digest or alert.partial):
             result.unchanged += 1
@@ -1486,39 +1485,6 @@ class _Stamps:
             utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
             self._last, self._text = moment, utc.isoformat()
         return self._text
-
-
-def _content_hash(alert: Alert, published: str | None) -> str:
-    """``alert.content_hash()``, reusing the stored date text when it is the same string.
-
-    Alert.content_hash formats ``published`` in its own time zone; for the usual UTC dates
-    that is the stored text, so the hash is computed here without formatting it again.
-    tests/test_store_ingest.py checks that both always agree.
-    """
-    moment = alert.published
-    if moment is not None and moment.tzinfo is not UTC:
-        return alert.content_hash()
-    lists = "\x1e".join(
-        (
-            "\x1d".join(alert.brands),
-            "\x1d".join(alert.products),
-            "\x1d".join(alert.lots),
-            "\x1d".join(alert.hazards),
-        )
-    )
-    blob = "\x1f".join(
-        (
-            alert.url,
-            alert.title,
-            alert.summary,
-            published or "",
-            lists,
-            alert.country,
-            alert.category,
-            alert.action,
-        )
-    )
-    return sha256(blob.encode()).hexdigest()[:32]
 
 
 def _fields(alert: Alert, published: str | None, date: str, digest: str) -> tuple:

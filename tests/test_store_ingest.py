@@ -81,7 +81,7 @@ def test_content_hash_shortcut_agrees_with_the_model(published: datetime | None)
     ]
     for alert in alerts:
         stored = store_module._Stamps().iso(alert.published)
-        assert store_module._content_hash(alert, stored) == alert.content_hash()
+        assert alert.content_hash(stored) == alert.content_hash()
 
 
 def test_stored_dates_are_utc() -> None:
