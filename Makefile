@@ -16,12 +16,12 @@ demo: $(STAMP)
 	$(PY) demo/run.py
 
 test: $(STAMP)
-	$(PY) -m ruff check monitor tests bench demo
+	$(PY) -m ruff check monitor tests bench demo devtools
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check monitor tests bench demo
-	$(PY) -m ruff format --check monitor tests bench demo
+	$(PY) -m ruff check monitor tests bench demo devtools
+	$(PY) -m ruff format --check monitor tests bench demo devtools
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py
