@@ -16,13 +16,13 @@ demo: $(STAMP)
 	$(PY) demo/run.py
 
 test: $(STAMP)
-	$(PY) -m ruff check monitor tests bench demo
+	$(PY) -m ruff check monitor tests bench demo devtools
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check monitor tests bench demo
-	$(PY) -m ruff format --check monitor tests bench demo
+	$(PY) -m ruff check monitor tests bench demo devtools
+	$(PY) -m ruff format --check monitor tests bench demo devtools
 	$(PY) -m mypy
 
 bench: $(STAMP)

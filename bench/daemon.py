@@ -24,12 +24,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.append(str(REPO))  # devtools/ is in the checkout, not installed
+
+from devtools.serve import serve  # noqa: E402
+
 FIXTURES = REPO / "tests" / "fixtures"
 SNAPSHOTS = REPO / "demo" / "snapshots"
 FDA_PAGE = "/safety/recalls-market-withdrawals-safety-alerts/"
@@ -141,27 +142,6 @@ interval = "1d"
 """
 
 
-@contextmanager
-def serve(pages: dict[str, bytes]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            body = pages.get(self.path.split("?")[0])
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-
-
 def inkwatch(cfg: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "monitor", "--config", str(cfg), *args]
 
@@ -211,7 +191,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0, help="idle seconds measured")
     options = parser.parse_args()
     pages = site(samples_dir(options.samples))
-    with tempfile.TemporaryDirectory() as tmp, serve(pages) as base:
+    with tempfile.TemporaryDirectory() as tmp, serve(pages=pages) as base:
         cfg = Path(tmp) / "sources.toml"
         cfg.write_text(config(base), encoding="utf-8")
         subprocess.run(inkwatch(cfg, "init"), check=True, capture_output=True)

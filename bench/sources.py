@@ -11,23 +11,23 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from monitor import pipeline
-from monitor.fetch import Fetcher
-from monitor.match import Matcher
-from monitor.model import FetchPolicy, SourceConfig
-from monitor.store import Store
-from monitor.watchlist import load_watchlist
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.append(str(REPO))  # devtools/ is in the checkout, not installed
+
+from devtools.serve import serve  # noqa: E402
+from monitor import pipeline  # noqa: E402
+from monitor.fetch import Fetcher  # noqa: E402
+from monitor.match import Matcher  # noqa: E402
+from monitor.model import FetchPolicy, SourceConfig  # noqa: E402
+from monitor.store import Store  # noqa: E402
+from monitor.watchlist import load_watchlist  # noqa: E402
+
 POLICY = FetchPolicy(user_agent="InkWatch-bench", host_spacing=0.0, retries=0)
 
 
@@ -84,42 +84,17 @@ def safety_gate(samples: Path, repeat: int, warmup: int) -> None:
     )
 
 
-@contextmanager
-def serving(body: bytes, path: str) -> Iterator[str]:
-    """A loopback HTTP server answering every GET with ``body``; yields the URL of ``path``."""
-    Serve.body = body
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
-    finally:
-        server.shutdown()
-
-
-class Serve(BaseHTTPRequestHandler):
-    body = b""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 def health_canada(samples: Path) -> None:
     body = gzip.decompress(
         (samples / "health_canada" / "HCRSAMOpenData_2026-08-20.json.gz").read_bytes()
     )
     with (
-        serving(body, "/HCRSAMOpenData.json") as url,
+        serve(pages={"/HCRSAMOpenData.json": body}) as base,
         tempfile.TemporaryDirectory() as tmp,
         Store.open(Path(tmp) / "b.db") as store,
         Fetcher(POLICY) as fetcher,
     ):
-        cfg = source("health_canada", url, organizations=[])
+        cfg = source("health_canada", f"{base}/HCRSAMOpenData.json", organizations=[])
         options = matching()
         first = pipeline.run_source(cfg, store, fetcher, options)
         print(
@@ -150,12 +125,12 @@ def big_feed(entries: int = 10_000) -> bytes:
 
 def feed(entries: int = 10_000) -> None:
     with (
-        serving(big_feed(entries), "/feed.xml") as url,
+        serve(pages={"/feed.xml": big_feed(entries)}) as base,
         tempfile.TemporaryDirectory() as tmp,
         Store.open(Path(tmp) / "b.db") as store,
         Fetcher(POLICY) as fetcher,
     ):
-        cfg = source("feed", url, include=[], exclude=[], country="")
+        cfg = source("feed", f"{base}/feed.xml", include=[], exclude=[], country="")
         report = pipeline.run_source(cfg, store, fetcher, matching())
         print(
             f"Feed of {entries:,} entries (fetch + parse + match + store, over loopback): "

@@ -8,18 +8,19 @@ it stored. Everything it writes goes to demo/out/.
 from __future__ import annotations
 
 import email.policy
-import functools
 import mailbox
 import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from email.parser import BytesParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE.parent))  # devtools/ is in the checkout, not installed
+
+from devtools.serve import serve  # noqa: E402
+
 SNAPSHOTS = HERE / "snapshots"
 OUT = HERE / "out"
 
@@ -69,18 +70,6 @@ note = "demo: one bottle, opened"
 """
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        pass
-
-
-def serve(root: Path) -> ThreadingHTTPServer:
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 def inkwatch(*args: str) -> None:
     command = [sys.executable, "-m", "monitor", "--config", str(OUT / "sources.toml"), *args]
     print(f"\n$ inkwatch {shlex.join(args)}", flush=True)
@@ -112,16 +101,12 @@ def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     www = OUT / "www"  # what the "regulators" serve; changes during the demo, like the real ones
     shutil.copytree(SNAPSHOTS, www)
-    server = serve(www)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    (OUT / "sources.toml").write_text(CONFIG.format(base=base), encoding="utf-8")
-    shipped = (HERE.parent / "watchlist.toml").read_text(encoding="utf-8")
-    (OUT / "watchlist.toml").write_text(shipped + DEMO_LOT, encoding="utf-8")
-    print(f"InkWatch demo: regulator snapshots served at {base}; output in {OUT}")
-    try:
+    with serve(www) as base:
+        (OUT / "sources.toml").write_text(CONFIG.format(base=base), encoding="utf-8")
+        shipped = (HERE.parent / "watchlist.toml").read_text(encoding="utf-8")
+        (OUT / "watchlist.toml").write_text(shipped + DEMO_LOT, encoding="utf-8")
+        print(f"InkWatch demo: regulator snapshots served at {base}; output in {OUT}")
         run_demo(www)
-    finally:
-        server.shutdown()
     config = OUT / "sources.toml"
     print(f"\nDone. Try: .venv/bin/inkwatch --config {config} alerts --format json")
 

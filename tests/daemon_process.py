@@ -4,7 +4,6 @@ as a subprocess whose JSON log lines arrive on a queue (tests wait on events, ne
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -15,20 +14,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from devtools.serve import serve
 
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOTS = REPO / "demo" / "snapshots"
 
 Event = dict[str, Any]
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        pass
 
 
 class Regulators:
@@ -41,18 +37,16 @@ class Regulators:
         if not www.exists():
             shutil.copytree(SNAPSHOTS, www)
         self.www = www
-        handler = functools.partial(_Quiet, directory=str(www))
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.port = self._server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self._port = port
+        self._stack = ExitStack()
+        self.base = ""
 
     def __enter__(self) -> Regulators:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.base = self._stack.enter_context(serve(self.www, port=self._port))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._stack.close()
 
     def publish_next_week(self) -> None:
         """The Safety Gate lists one more weekly report (new mtime: not a 304)."""

@@ -1,0 +1,1 @@
+"""Tools for the demo, the benchmarks and the tests; not part of the installed package."""
