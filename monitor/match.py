@@ -51,7 +51,7 @@ from functools import lru_cache
 
 import ahocorasick_rs
 
-from monitor.model import Alert, Brand, Contaminant, Lot, Match, Verdict, Watchlist
+from monitor.model import Alert, Brand, Contaminant, Lot, Match, Severity, Verdict, Watchlist
 
 log = logging.getLogger(__name__)
 
@@ -937,13 +937,13 @@ def _first_per_name(hits: Iterable[Hit]) -> list[Hit]:
 def _verdict(findings: list[_Finding]) -> Verdict:
     kinds = {match.kind for match, _ in findings}
     if LOT in kinds:
-        severity = "critical"
+        severity = Severity.CRITICAL
     elif BRAND in kinds:
-        severity = "high"
+        severity = Severity.HIGH
     elif CONTAMINANT in kinds:
-        severity = "medium"
+        severity = Severity.MEDIUM
     else:
-        severity = "low"
+        severity = Severity.LOW
     matches = tuple(dict.fromkeys(match for match, _ in findings))
     reasons = tuple(dict.fromkeys(reason for _, reason in findings))
     return Verdict(relevant=True, severity=severity, matches=matches, reasons=reasons)
