@@ -37,7 +37,7 @@ from monitor.config import (
 )
 from monitor.errors import ConfigError, Interrupted, MonitorError
 from monitor.instance import holder, read_status
-from monitor.model import SEVERITIES, Alert, SourceConfig, Verdict, Watchlist
+from monitor.model import SEVERITIES, Alert, Severity, SourceConfig, Verdict, Watchlist, more_severe
 from monitor.store import AlertQuery, Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 
@@ -487,7 +487,7 @@ def alerts(
         matched=filters["matched"],
         brands=filters["brands"],
         contaminants=filters["contaminants"],
-        min_severity=filters["severity"],
+        min_severity=Severity.parse(filters["severity"]),
         limit=None if all_ else limit,
         with_matches=fmt in ("json", "jsonl"),
     )
@@ -867,7 +867,7 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
                 continue
             seen += 1
             verdict = judge(alert)
-            if queue_mail and verdict.severity == "critical":
+            if queue_mail and verdict.severity == Severity.CRITICAL:
                 relevant.append((num, revision, alert, verdict))
             if not _verdict_changed(stored, verdict):
                 if num in earlier and verdict.relevant:
@@ -882,7 +882,7 @@ def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
                     "was": stored.get("severity"),
                 }
             )
-            if _more_severe(verdict.severity, stored.get("severity")):
+            if more_severe(verdict.severity, Severity.parse(stored.get("severity"))):
                 rising.append((num, revision, alert, verdict))
         store.replace_verdicts(batch)
         queued = store.enqueue_rematched(rising, missed=relevant) if queue_mail else 0
@@ -905,7 +905,7 @@ def _lowered(changed: list[dict[str, Any]]) -> str:
     """One line when the new watchlist made alerts less severe, or ``""``."""
     steps: dict[str, int] = {}
     for row in changed:
-        if _more_severe(row["was"], row["severity"]):
+        if more_severe(Severity.parse(row["was"]), row["severity"]):
             step = f"{row['was']} → {row['severity'] or 'not relevant'}"
             steps[step] = steps.get(step, 0) + 1
     if not steps:
@@ -917,11 +917,6 @@ def _lowered(changed: list[dict[str, Any]]) -> str:
         f"Note: {count} {noun} now less severe ({detail}) — if you did not mean to drop a "
         "lot or brand from the watchlist, put it back and run `inkwatch rematch` again."
     )
-
-
-def _more_severe(now: str | None, before: str | None) -> bool:
-    rank = {name: index for index, name in enumerate(SEVERITIES)}
-    return now is not None and rank[now] > rank.get(before or "", -1)
 
 
 def _verdict_changed(stored: dict[str, Any], verdict: Verdict) -> bool:
@@ -970,7 +965,9 @@ def subscribers() -> None:
     show_default=True,
     help="One email per alert, or a digest.",
 )
-@click.option("--min-severity", type=click.Choice(SEVERITIES), default="low", show_default=True)
+@click.option(
+    "--min-severity", type=click.Choice(SEVERITIES), default=Severity.LOW.value, show_default=True
+)
 @click.option("--source", "sources_", multiple=True, help="Only alerts from this source.")
 @click.option("--country", multiple=True, help="Only alerts from this country.")
 @click.option("--since", help="Also mail alerts first seen since this date (default: from now).")
@@ -993,7 +990,7 @@ def subscribers_add(
             email,
             name=name,
             mode=mode,
-            min_severity=min_severity,
+            min_severity=Severity(min_severity),
             sources=sources_,
             countries=country,
             since=parse_when(since) if since else None,

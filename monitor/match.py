@@ -52,7 +52,7 @@ from typing import Final
 
 import ahocorasick_rs
 
-from monitor.model import Alert, Brand, Contaminant, Lot, Match, Verdict, Watchlist
+from monitor.model import Alert, Brand, Contaminant, Lot, Match, Severity, Verdict, Watchlist
 from monitor.text.cas import cas_is_valid
 
 log = logging.getLogger(__name__)
@@ -930,13 +930,13 @@ def _first_per_name(hits: Iterable[Hit]) -> list[Hit]:
 def _verdict(findings: list[_Finding]) -> Verdict:
     kinds = {match.kind for match, _ in findings}
     if LOT in kinds:
-        severity = "critical"
+        severity = Severity.CRITICAL
     elif BRAND in kinds:
-        severity = "high"
+        severity = Severity.HIGH
     elif CONTAMINANT in kinds:
-        severity = "medium"
+        severity = Severity.MEDIUM
     else:
-        severity = "low"
+        severity = Severity.LOW
     matches = tuple(dict.fromkeys(match for match, _ in findings))
     reasons = tuple(dict.fromkeys(reason for _, reason in findings))
     return Verdict(relevant=True, severity=severity, matches=matches, reasons=reasons)

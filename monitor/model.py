@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -163,7 +164,71 @@ class FetchPolicy:
 
 # -- the watchlist and what matching finds ------------------------------------------------
 
-SEVERITIES = ("low", "medium", "high", "critical")
+
+class Severity(StrEnum):
+    """How much an alert concerns the clinic, least to most: the one ordering of severities.
+
+    A StrEnum, so a level is stored, printed and serialised as its name ("high"). The
+    comparisons follow the order below, not the alphabet, and accept a level's name too.
+    """
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for LOW up to 3 for CRITICAL."""
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, text: str | None) -> Severity | None:
+        """A level as stored in the database or given on the command line. None, "" and a
+        name this version does not know (a database written by a newer one) are no level."""
+        if not text:
+            return None
+        try:
+            return cls(text)
+        except ValueError:
+            return None
+
+    def at_least(self, other: Severity | str) -> bool:
+        return self >= other
+
+    def __lt__(self, other: object) -> bool:
+        rank = _rank_of(other)
+        return NotImplemented if rank is None else self.rank < rank
+
+    def __le__(self, other: object) -> bool:
+        rank = _rank_of(other)
+        return NotImplemented if rank is None else self.rank <= rank
+
+    def __gt__(self, other: object) -> bool:
+        rank = _rank_of(other)
+        return NotImplemented if rank is None else self.rank > rank
+
+    def __ge__(self, other: object) -> bool:
+        rank = _rank_of(other)
+        return NotImplemented if rank is None else self.rank >= rank
+
+
+_SEVERITY_RANK = {level: rank for rank, level in enumerate(Severity)}
+
+
+def _rank_of(other: object) -> int | None:
+    """The rank of a level or a level's name (ValueError for another text); None: not text."""
+    if isinstance(other, Severity):
+        return other.rank
+    return Severity(other).rank if isinstance(other, str) else None
+
+
+def more_severe(now: Severity | None, before: Severity | None) -> bool:
+    """Whether ``now`` is a higher level than ``before``; no level is below every level."""
+    return now is not None and (before is None or now > before)
+
+
+SEVERITIES = tuple(level.value for level in Severity)  # the names, least severe first
 CONTAMINANT_CLASSES = (
     "microbial",
     "metal",
@@ -238,9 +303,13 @@ class Verdict:
     """What an alert means for the clinic."""
 
     relevant: bool
-    severity: str | None  # one of SEVERITIES; None when not relevant
+    severity: Severity | None  # None when not relevant; a level's name is taken as the level
     matches: tuple[Match, ...] = ()
     reasons: tuple[str, ...] = ()  # plain sentences, e.g. "You hold lot 12024090 of …"
+
+    def __post_init__(self) -> None:
+        if self.severity is not None and not isinstance(self.severity, Severity):
+            object.__setattr__(self, "severity", Severity(self.severity))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from monitor import sources
 from monitor.errors import Interrupted, MonitorError, NotifyError, ParseError, StoreError
 from monitor.fetch import Fetcher, FetchResult, Gone, RateLimited, Validators
-from monitor.model import Alert, Follow, Match, Skipped, SourceConfig, Verdict
+from monitor.model import Alert, Follow, Match, Severity, Skipped, SourceConfig, Verdict
 from monitor.notify import render
 from monitor.notify.transports import NOT_ABOUT_THE_MESSAGE, Delivery, Transport
 from monitor.store import Judge, Store, UpsertResult, utcnow
@@ -614,7 +614,7 @@ def _wait(row: dict, delivery: Delivery) -> timedelta:
 def _alert_mail(item: dict, mail: MailSettings) -> render.AlertMail:
     verdict = Verdict(
         relevant=bool(item["relevant"]),
-        severity=item["severity"],
+        severity=Severity.parse(item["severity"]),
         matches=tuple(Match(**m) for m in item.get("matches", [])),
         reasons=tuple(item["reasons"]),
     )

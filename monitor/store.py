@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import SEVERITIES, Alert, DigestSchedule, Verdict
+from monitor.model import Alert, DigestSchedule, Severity, Verdict, more_severe
 from monitor.model import alert_id as alert_id_of
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ class AlertQuery:
     matched: bool = False  # only alerts naming a watchlist brand, contaminant or lot
     brands: Sequence[str] = ()  # only alerts matching one of these watchlist brands
     contaminants: Sequence[str] = ()  # … or contaminants
-    min_severity: str | None = None  # only alerts at least this severe
+    min_severity: Severity | None = None  # only alerts at least this severe
     with_matches: bool = False  # attach each alert's matches (current revision)
 
 
@@ -590,7 +590,9 @@ class Store:
         now = stamp(now)
         before = self.total_changes
         self._enqueue([_News(n, r, alert, verdict, None) for n, r, alert, verdict in items], now)
-        held = [item for item in missed if item[3].relevant and item[3].severity == "critical"]
+        held = [
+            item for item in missed if item[3].relevant and item[3].severity == Severity.CRITICAL
+        ]
         for subscriber in self.subscribers(active_only=True) if held else ():
             told = self._told(subscriber["id"])
             news = [_News(*item, None) for item in held if item[0] not in told]
@@ -624,7 +626,7 @@ class Store:
         *,
         name: str = "",
         mode: str = "immediate",
-        min_severity: str = "low",
+        min_severity: Severity = Severity.LOW,
         sources: Sequence[str] = (),
         countries: Sequence[str] = (),
         since: str | None = None,
@@ -641,7 +643,7 @@ class Store:
                     email,
                     name,
                     mode,
-                    min_severity,
+                    Severity(min_severity).value,
                     _dump_list(tuple(sources)),
                     _dump_list(tuple(countries)),
                     since,
@@ -1381,7 +1383,7 @@ def _wants(subscriber: dict[str, Any], item: _News, now: str) -> bool:
     verdict = item.verdict
     if verdict is None or not verdict.relevant or verdict.severity is None:
         return False
-    if SEVERITIES.index(verdict.severity) < SEVERITIES.index(subscriber["min_severity"]):
+    if not verdict.severity.at_least(subscriber["min_severity"]):
         return False
     if subscriber["sources"] and item.alert.source not in subscriber["sources"]:
         return False
@@ -1404,9 +1406,9 @@ def _urgent_now(item: _News, now: str) -> bool:
     verdict, published = item.verdict, item.alert.published
     if verdict is None or not verdict.relevant:
         return False
-    if verdict.severity == "critical":
+    if verdict.severity == Severity.CRITICAL:
         return True
-    if verdict.severity != "high" or published is None:
+    if verdict.severity != Severity.HIGH or published is None:
         return False
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
@@ -1415,16 +1417,15 @@ def _urgent_now(item: _News, now: str) -> bool:
 
 def _most_severe_first(item: _News) -> int:
     severity = item.verdict.severity if item.verdict else None
-    return -SEVERITIES.index(severity) if severity in SEVERITIES else 1
+    return -severity.rank if severity else 1
 
 
 def _matters_more(previous: tuple, alert: Alert, verdict: Verdict) -> bool:
     """A new revision is news only if it adds lots or hazards, or is more severe."""
-    lots, hazards, severity = json.loads(previous[4]), json.loads(previous[5]), previous[6]
+    lots, hazards = json.loads(previous[4]), json.loads(previous[5])
     if set(alert.lots) - set(lots) or set(alert.hazards) - set(hazards):
         return True
-    before = SEVERITIES.index(severity) if severity in SEVERITIES else -1
-    return SEVERITIES.index(verdict.severity) > before
+    return more_severe(verdict.severity, Severity.parse(previous[6]))
 
 
 def _digest_due(mode: str, now: str, digests: DigestSchedule) -> str:
@@ -1439,7 +1440,7 @@ def _match_filters(query: AlertQuery, where: list[str], params: list[Any]) -> No
     if query.relevant:
         where.append("a.relevant = 1")
     if query.min_severity:
-        allowed = SEVERITIES[SEVERITIES.index(query.min_severity) :]
+        allowed = [level.value for level in Severity if level.at_least(query.min_severity)]
         where.append(f"a.severity IN ({','.join('?' * len(allowed))})")
         params.extend(allowed)
     current = "m.alert = a.num AND m.revision = a.revision"

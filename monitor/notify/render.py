@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from monitor.addresses import normalize_address
 from monitor.errors import ConfigError, NotifyError
-from monitor.model import SEVERITIES, Alert, Lot, Verdict
+from monitor.model import Alert, Lot, Severity, Verdict
 
 POLICY = email_policy.default.clone(refold_source="none")
 BRAND = "InkWatch"
@@ -75,7 +75,7 @@ _NOTICE_KINDS = (
     (re.compile(r"\bwarning", re.IGNORECASE), "Warning"),
     (re.compile(r"\bsafety (?:alert|notice)", re.IGNORECASE), "Safety alert"),
 )
-_ORDER = tuple(reversed(SEVERITIES))  # critical first
+_MOST_SEVERE_FIRST = tuple(sorted(Severity, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -576,7 +576,7 @@ def _advice(mail: AlertMail) -> tuple[_Item, ...]:
         advice.append(
             _HELD_ADVICE.format(lots=("lot " if len(mine) == 1 else "lots ") + ", ".join(mine[:5]))
         )
-    elif verdict.severity in ("high", "critical"):
+    elif verdict.severity is not None and verdict.severity.at_least(Severity.HIGH):
         advice.append(_BRAND_ADVICE)
     classes = {
         clinic.classes.get(m.term, "other") for m in verdict.matches if m.kind == "contaminant"
@@ -670,7 +670,9 @@ def digest_subject(mails: Sequence[AlertMail], period: str) -> str:
     """ "[InkWatch] Daily digest 2026-11-24 — 3 alerts (1 critical)"."""
     counts = Counter(mail.verdict.severity for mail in mails)
     noun = "alert" if len(mails) == 1 else "alerts"
-    urgent = ", ".join(f"{counts[s]} {s}" for s in ("critical", "high") if counts[s])
+    urgent = ", ".join(
+        f"{counts[s]} {s}" for s in _MOST_SEVERE_FIRST if s.at_least(Severity.HIGH) and counts[s]
+    )
     text = f"{TAG} {_period_label(period)} — {len(mails)} {noun}"
     return one_line(text + (f" ({urgent})" if urgent else ""), SUBJECT_MAX)
 
@@ -697,15 +699,11 @@ def _digest_entry(mail: AlertMail) -> list[_Item]:
     return items
 
 
-def _severity(mail: AlertMail) -> str | None:
-    return mail.verdict.severity if mail.verdict.severity in _ORDER else None
-
-
 def _digest_sections(mails: Sequence[AlertMail]) -> tuple[_Section, ...]:
     shown = mails[:DIGEST_MAX]
     sections = []
-    for severity in (*_ORDER, None):
-        group = [m for m in shown if _severity(m) == severity]
+    for severity in (*_MOST_SEVERE_FIRST, None):
+        group = [m for m in shown if m.verdict.severity == severity]
         items = [item for mail in group for item in _digest_entry(mail)]
         heading = f"{severity.capitalize()} ({len(group)})" if severity else f"Other ({len(group)})"
         sections.append(_Section(heading, tuple(items)))
