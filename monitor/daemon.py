@@ -165,7 +165,9 @@ def log_report(report: SourceReport) -> None:
     )
 
 
-def log_sent(report: NotifyReport) -> None:
+def log_sent(report: NotifyReport, *, repeated: bool = False) -> None:
+    """One line per send run that did something; ``repeated``: the same failure as the run
+    before (a mail server down for hours), logged at debug level, not once a minute."""
     fields = {
         "event": "send",
         "sent": report.sent,
@@ -177,6 +179,8 @@ def log_sent(report: NotifyReport) -> None:
         log.debug("email: nothing due", extra={"fields": fields})
         return
     level = logging.WARNING if report.errors else logging.INFO
+    if repeated:
+        level = logging.DEBUG
     log.log(
         level,
         "email: %d sent, %d to retry, %d failed, %d operator notices%s",
@@ -315,6 +319,7 @@ class Daemon:
         self._wake = threading.Event()
         self._reload_asked = False
         self._jobs = _Jobs()
+        self._trouble: frozenset[str] = frozenset()  # the last send run's failures
         self._fetchers: list[Fetcher] = []
         self._fetcher = self._new_fetcher(self.runtime.config)
         self._started = datetime.now(UTC)
@@ -558,7 +563,11 @@ class Daemon:
         except MonitorError as exc:
             log.error("email: %s", exc)
             return
-        log_sent(report)
+        # What went wrong, without whom it concerned: the same outage gives the same set.
+        trouble = frozenset(error.split(": ", 1)[-1] for error in report.errors)
+        progress = report.sent or report.failed or report.notices
+        log_sent(report, repeated=bool(trouble) and trouble == self._trouble and not progress)
+        self._trouble = trouble
 
     # -- reload
 

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -20,7 +21,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import daemon, instance
 from monitor.config import default_config
-from monitor.model import SourceConfig
+from monitor.model import Alert, SourceConfig, Verdict
+from monitor.notify.transports import SmtpTransport
 from monitor.pipeline import MailSettings
 from monitor.sources import REGISTRY as KINDS
 from monitor.store import Store
@@ -587,3 +589,26 @@ def test_four_rate_limited_sources_do_not_starve_a_fast_one(tmp_path, samples, m
     with Store.open(tmp_path / "alerts.db") as store:
         states = {s["source"]: s for s in store.source_states()}
     assert all(states[f"busy{i}"]["consecutive_failures"] == 0 for i in range(4))
+
+
+def test_a_mail_server_down_for_hours_is_one_warning_not_one_a_minute(paused, caplog):
+    runner = paused({})
+    with Store.open(runner.db) as store, store.transaction():
+        store.add_subscriber("owner@clinic.test", now="2026-01-01T00:00:00+00:00")
+        store.upsert_alerts(
+            [Alert(source="eu", ref="A1", title="Tattoo ink recalled", brands=("Intenze",))],
+            now="2026-01-02T00:00:00+00:00",
+            judge=lambda alert: Verdict(True, "high", (), ("It names Intenze.",)),
+        )
+    with socket.socket() as probe:  # a port where nobody listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner.runtime = replace(
+        runner.runtime,
+        transport=lambda: SmtpTransport("127.0.0.1", port, security="none", timeout=1),
+    )
+    caplog.set_level(logging.DEBUG, logger="monitor.daemon")
+    for _ in range(3):
+        runner._send_now()
+    sends = [r for r in caplog.records if r.getMessage().startswith("email: 0 sent")]
+    assert [r.levelno for r in sends] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
