@@ -1215,27 +1215,21 @@ class Store:
         return alerts
 
 
-_COLUMNS = (
-    "id",
-    "source",
-    "ref",
+# What a notice's content fills, in the order ``_fields`` gives the values.
+_CONTENT_COLUMNS = (
     "url",
     "title",
     "summary",
     "published",
     "date",
-    "brands",
-    "products",
-    "lots",
-    "hazards",
+    *LIST_FIELDS,
     "country",
     "category",
     "action",
     "raw",
     "content_hash",
-    "first_seen",
-    "updated",
 )
+_COLUMNS = ("id", "source", "ref", *_CONTENT_COLUMNS, "first_seen", "updated")
 _VERDICT_COLUMNS = ("relevant", "severity", "reasons")
 _INSERT = (
     f"INSERT INTO alerts ({', '.join(_COLUMNS)}, via, {', '.join(_VERDICT_COLUMNS)}, revision) "
@@ -1362,7 +1356,7 @@ _INDEX_NEW = (
 _INDEX_NEW_IDS = "INSERT INTO alert_ids (rowid, id) SELECT num, id FROM alerts WHERE num > ?"
 _UPDATE = (
     "UPDATE alerts SET "
-    + ", ".join(f"{c} = ?" for c in _COLUMNS[3:-2])
+    + ", ".join(f"{c} = ?" for c in _CONTENT_COLUMNS)
     + ", updated = ?, relevant = ?, severity = ?, reasons = ?, revision = revision + 1"
     + " WHERE num = ?"
 )
@@ -1489,7 +1483,7 @@ class _Stamps:
 
 
 def _fields(alert: Alert, published: str | None, date: str, digest: str) -> tuple:
-    """The values of columns url … content_hash (``_COLUMNS[3:-2]``) for ``alert``."""
+    """The values of ``_CONTENT_COLUMNS`` for ``alert``."""
     return (
         alert.url,
         alert.title,
