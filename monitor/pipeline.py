@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from monitor import sources
@@ -443,12 +443,13 @@ def notify(
         gone = [pid for pid in store.claimers() if not _alive(pid)]
         store.recover_stuck((now - STUCK_AFTER).isoformat(timespec="seconds"), dead=gone)
         items = store.claim_due(stamp, batch, owner=os.getpid())
-    if not items and not _notices_due(store, mail):
+    notices = _notices_due(store, mail)
+    if not items and not notices:
         return report
     with transport:
         down = _send_rows(store, transport, items, mail, now, report)
         if down is None:  # the notices would only fail the same way: they wait with the rows
-            _send_notices(store, transport, mail, stamp, report)
+            _send_notices(store, transport, notices, stamp, report)
     return report
 
 
@@ -646,9 +647,9 @@ def _period(mode: str, now: datetime) -> str:
 
 
 def _send_notices(
-    store: Store, transport: Transport, mail: MailSettings, stamp: str, report: NotifyReport
+    store: Store, transport: Transport, notices: list[Notice], stamp: str, report: NotifyReport
 ) -> None:
-    for marks, message in _notices_due(store, mail):
+    for marks, message in notices:
         delivery = _send(transport, message)
         if delivery.ok:
             with store.transaction():
@@ -662,62 +663,69 @@ def _send_notices(
 Notice = tuple[list[tuple[str, str]], EmailMessage]  # (notices rows it settles, message)
 
 
+class _SourceNotice(NamedTuple):
+    """A source's notice that is due: its notices row (key, kind), and what it says."""
+
+    key: str
+    kind: str  # failing | ok
+    stamp: str  # when it started failing or recovered: part of the Message-ID
+    subject: str
+    lines: list[str]
+
+
 def _notices_due(store: Store, mail: MailSettings) -> list[Notice]:
     """What the operator must hear, each once: a source failing (N runs in a row) or
-    recovered, and email given up after the queue lifetime. When every source fails (or
-    recovers) at once, one message says so instead of one per source."""
+    recovered, and email given up after the queue lifetime. When every source fails at
+    once, or several recover together, one message says so instead of one per source."""
     if not mail.admin:
         return []
     admin = render.Recipient(email=mail.admin)
     states = store.source_states()
-    found = [(state, _source_notice(store, state, mail)) for state in states]
-    due = [(state, notice) for state, notice in found if notice is not None]
+    due = [n for n in (_source_notice(store, state, mail) for state in states) if n]
+    failing = [n for n in due if n.kind == "failing"]
+    recovered = [n for n in due if n.kind == "ok"]
     notices: list[Notice] = []
-    down = len(states) > 1 and all(state["consecutive_failures"] for state in states)
-    for kind in ("failing", "ok"):
-        group = [(state, notice) for state, notice in due if notice[1] == kind]
-        if group and kind == "failing" and down:  # every source fails: one message for all
-            everyone = [(state, _failing(state)) for state in states]
-            notices.append(_all_sources_notice(everyone, kind, mail, admin))
-            continue
-        if len(group) > 1 and kind == "ok":
-            notices.append(_all_sources_notice(group, kind, mail, admin))
-            continue
-        for _, (key, state, stamp, subject, lines) in group:
-            message = _notice(mail, admin, subject, lines, f"{key}:{state}:{stamp}")
-            notices.append(([(key, state)], message))
+    if failing and len(states) > 1 and all(s["consecutive_failures"] for s in states):
+        notices.append(_all_failing_notice(states, mail, admin))
+        failing = []
+    if len(recovered) > 1:
+        notices.append(_recovered_notice(recovered, mail, admin))
+        recovered = []
+    for n in failing + recovered:
+        message = _notice(mail, admin, n.subject, n.lines, f"{n.key}:{n.kind}:{n.stamp}")
+        notices.append(([(n.key, n.kind)], message))
     expired = _expired_notice(store, mail, admin)
     return notices + ([expired] if expired else [])
 
 
-def _failing(state: dict[str, Any]) -> tuple[str, str, str, str, list[str]]:
-    return f"source:{state['source']}", "failing", state["last_error_at"] or "", "", []
-
-
-def _all_sources_notice(
-    group: list[tuple[dict[str, Any], tuple[str, str, str, str, list[str]]]],
-    kind: str,
-    mail: MailSettings,
-    admin: render.Recipient,
+def _all_failing_notice(
+    states: list[dict[str, Any]], mail: MailSettings, admin: render.Recipient
 ) -> Notice:
-    """One message for every source failing at once, or for several recovering."""
-    names = [state["source"] for state, _ in group]
-    if kind == "failing":
-        subject = f"[InkWatch] all {len(names)} sources are failing — network down?"
-        lines = [
-            f"InkWatch could not read any of its {len(names)} sources: the network, DNS or a "
-            "proxy of this server is more likely at fault than every regulator at once.",
-            "",
-            *(f"- {state['source']}: {state['last_error']}" for state, _ in group),
-            "",
-            "You will get one more message when they work again.",
-        ]
-    else:
-        subject = f"[InkWatch] {len(names)} sources work again"
-        lines = [f"InkWatch reads these sources again: {', '.join(names)}."]
-    stamps = ",".join(notice[2] or "" for _, notice in group)
-    message = _notice(mail, admin, subject, lines, f"sources:all:{kind}:{stamps}")
-    return [(notice[0], kind) for _, notice in group], message
+    """Every source fails: one message for all of them, settling each one's notice."""
+    subject = f"[InkWatch] all {len(states)} sources are failing — network down?"
+    lines = [
+        f"InkWatch could not read any of its {len(states)} sources: the network, DNS or a "
+        "proxy of this server is more likely at fault than every regulator at once.",
+        "",
+        *(f"- {state['source']}: {state['last_error']}" for state in states),
+        "",
+        "You will get one more message when they work again.",
+    ]
+    stamps = ",".join(state["last_error_at"] or "" for state in states)
+    message = _notice(mail, admin, subject, lines, f"sources:all:failing:{stamps}")
+    return [(f"source:{state['source']}", "failing") for state in states], message
+
+
+def _recovered_notice(
+    recovered: list[_SourceNotice], mail: MailSettings, admin: render.Recipient
+) -> Notice:
+    """Several sources recovered together: one message."""
+    names = [n.key.removeprefix("source:") for n in recovered]
+    subject = f"[InkWatch] {len(names)} sources work again"
+    lines = [f"InkWatch reads these sources again: {', '.join(names)}."]
+    stamps = ",".join(n.stamp or "" for n in recovered)
+    message = _notice(mail, admin, subject, lines, f"sources:all:ok:{stamps}")
+    return [(n.key, n.kind) for n in recovered], message
 
 
 def _notice(
@@ -729,10 +737,8 @@ def _notice(
     )
 
 
-def _source_notice(
-    store: Store, state: dict[str, Any], mail: MailSettings
-) -> tuple[str, str, str, str, list[str]] | None:
-    """(key, kind, stamp, subject, lines) of a source's notice, if one is due."""
+def _source_notice(store: Store, state: dict[str, Any], mail: MailSettings) -> _SourceNotice | None:
+    """A source's notice, if one is due."""
     key, failing = f"source:{state['source']}", state["consecutive_failures"]
     known = store.notice_state(key)
     # A page the regulator removed (410) will not come back by itself: say so at once.
@@ -745,11 +751,11 @@ def _source_notice(
             "Other sources go on; you will get one more message when it recovers.",
         ]
         subject = f"[InkWatch] {state['source']} is failing"
-        return key, "failing", state["last_error_at"], subject, lines
+        return _SourceNotice(key, "failing", state["last_error_at"], subject, lines)
     if failing == 0 and known == "failing":
         lines = [f"{state['source']} works again (last success {state['last_success']})."]
         subject = f"[InkWatch] {state['source']} recovered"
-        return key, "ok", state["last_success"], subject, lines
+        return _SourceNotice(key, "ok", state["last_success"], subject, lines)
     return None
 
 
