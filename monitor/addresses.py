@@ -28,10 +28,9 @@ def normalize_address(text: str, *, where: str | None = None, local_ok: bool = F
     """
     address = text.strip()
     local, _, domain = address.rpartition("@")
-    if local_ok and _ONE_LABEL.fullmatch(domain):
-        return _validated(f"{local}@{domain}.test", address, where).rpartition("@")[0] + (
-            "@" + domain.lower()
-        )
+    if local_ok and _ONE_LABEL.fullmatch(domain):  # check the local part under a test domain
+        checked_local = _validated(f"{local}@{domain}.test", address, where).rpartition("@")[0]
+        return f"{checked_local}@{domain.lower()}"
     return _validated(address, address, where)
 
 
@@ -48,8 +47,3 @@ def _validated(candidate: str, shown: str, where: str | None) -> str:
             hint=ADDRESS_HINT,
         ) from None
     return checked.normalized
-
-
-def is_international(address: str) -> bool:
-    """Whether sending to ``address`` needs SMTPUTF8 (a non-ASCII local part or domain)."""
-    return not address.isascii()

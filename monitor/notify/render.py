@@ -108,6 +108,7 @@ HAZARD_ORDER = (
     "other",
     "preservative",
 )
+_HAZARD_RANK = {kind: rank for rank, kind in enumerate(HAZARD_ORDER)}
 _HELD_ADVICE = (
     "Take the bottles of {lots} off the shelf now, keep them apart and label them "
     '"do not use". Keep them rather than throwing them away: the supplier or the regulator '
@@ -269,7 +270,7 @@ def _raw_header(msg: EmailMessage, name: str, value: str) -> None:
     msg.set_raw(name, value)
 
 
-def _unsubscribe(recipient: Recipient, sender: Address) -> tuple[str, str, bool]:
+def _unsubscribe(recipient: Recipient) -> tuple[str, str, bool]:
     """(List-Unsubscribe value or "", the footer's sentence, one-click https?).
 
     Only an address somebody reads (``recipient.unsubscribe``: the operator's, from
@@ -304,9 +305,9 @@ def _envelope(
     return msg
 
 
-def _list_headers(msg: EmailMessage, recipient: Recipient, sender: str) -> str:
+def _list_headers(msg: EmailMessage, recipient: Recipient) -> str:
     """Add List-Unsubscribe (and -Post for one-click https); return the footer sentence."""
-    header, sentence, one_click = _unsubscribe(recipient, _sender(sender))
+    header, sentence, one_click = _unsubscribe(recipient)
     if header:
         _raw_header(msg, "List-Unsubscribe", header)
     if one_click:
@@ -463,9 +464,8 @@ def main_hazard(alert: Alert, verdict: Verdict, classes: Mapping[str, str] | Non
     is not known), else the first hazard text's first sentence, short."""
     found = [m.term for m in verdict.matches if m.kind == "contaminant"]
     if found:
-        rank = {kind: n for n, kind in enumerate(HAZARD_ORDER)}
         known = classes or {}
-        return one_line(min(found, key=lambda term: rank.get(known.get(term, ""), 99)), 60)
+        return one_line(min(found, key=lambda t: _HAZARD_RANK.get(known.get(t, ""), 99)), 60)
     for hazard in alert.hazards[:LIST_MAX]:
         sentence = re.split(r"[.;:!?](?:\s|$)|\s\(", one_line(hazard, 400))[0]
         if sentence:
@@ -529,11 +529,12 @@ def lot_notes(lots: Sequence[tuple[str, bool]], clinic: Clinic) -> dict[str, str
     return {lot: note for lot, note in found.items() if note}
 
 
-def _lot_items(alert: Alert, verdict: Verdict, clinic: Clinic) -> tuple[_Item, ...]:
-    lots = ordered_lots(alert, verdict)
+def _lot_items(
+    alert: Alert, lots: Sequence[tuple[str, bool]], notes: Mapping[str, str]
+) -> tuple[_Item, ...]:
+    """The alert's lots (``ordered_lots``), the clinic's marked, with its ``notes``."""
     if not lots:
         return (_Item("The notice names no lot numbers."),)
-    notes = lot_notes(lots, clinic)
 
     def shown(lot: str, mine: bool) -> str:
         if not mine:
@@ -567,10 +568,10 @@ def _when(alert: Alert, first_seen: str) -> str:
     return f"first seen {seen}" if seen else ""
 
 
-def _advice(mail: AlertMail) -> tuple[_Item, ...]:
-    """What the clinic should do: for its own lots, for a watched brand, per hazard class."""
-    alert, verdict, clinic = mail.alert, mail.verdict, mail.clinic
-    mine = [lot for lot, held in ordered_lots(alert, verdict) if held]
+def _advice(mail: AlertMail, mine: Sequence[str]) -> tuple[_Item, ...]:
+    """What the clinic should do: for its own lots (``mine``), for a watched brand, per
+    hazard class."""
+    verdict, clinic = mail.verdict, mail.clinic
     advice = []
     if mine:
         advice.append(
@@ -609,16 +610,17 @@ def _alert_body(mail: AlertMail, recipient: Recipient, unsubscribe: str) -> _Bod
     mine = [lot for lot, held in lots if held]
     if mine:
         intro.append(f"You hold {_lot_phrase([(lot, True) for lot in mine], len(mine))}.")
-    intro += [f"Your note on lot {lot}: {note}" for lot, note in lot_notes(lots, clinic).items()]
+    notes = lot_notes(lots, clinic)
+    intro += [f"Your note on lot {lot}: {note}" for lot, note in notes.items()]
     if mail.updated:
         intro.append("The regulator updated this notice since we last wrote to you about it.")
     action = _texts((alert.action,), ACTION_MAX) or (_Item("The notice does not say."),)
     sections = (
         _Section("What", _what(alert)),
         _Section("Who", _who(alert, clinic)),
-        _Section("Lots", _lot_items(alert, verdict, clinic)),
+        _Section("Lots", _lot_items(alert, lots, notes)),
         _Section("Hazard", _texts(alert.hazards[:HAZARDS_MAX], LONG_MAX, bullet=True)),
-        _Section("What we advise", _advice(mail)),
+        _Section("What we advise", _advice(mail, mine)),
         _Section(f"What {regulator_name(alert, clinic)} says to do", action),
         _Section("Why you got this", _why(verdict)),
         _Section("The regulator's notice", _regulator(alert, mail.first_seen, clinic)),
@@ -651,7 +653,7 @@ def render_alert(
     msgid = message_id(mail.alert_id, mail.revision, recipient.email, domain)
     subject = alert_subject(mail)
     msg = _envelope(recipient, sender=sender, subject=subject, msgid=msgid, now=now)
-    unsubscribe = _list_headers(msg, recipient, sender)
+    unsubscribe = _list_headers(msg, recipient)
     marker = f"{_NOT_ALNUM.sub('', one_line(mail.alert_id, 64))}/{int(mail.revision)}"
     _raw_header(msg, "X-InkWatch-Alert", marker)
     return _fill(msg, _alert_body(mail, recipient, unsubscribe))
@@ -728,7 +730,7 @@ def render_digest(
     subject = digest_subject(mails, period)
     msgid = digest_message_id(period, recipient.email, domain)
     msg = _envelope(recipient, sender=sender, subject=subject, msgid=msgid, now=now)
-    unsubscribe = _list_headers(msg, recipient, sender)
+    unsubscribe = _list_headers(msg, recipient)
     msg["X-InkWatch-Digest"] = header_text(period, 60)
     noun = "alert" if len(mails) == 1 else "alerts"
     intro = (f"{len(mails)} {noun} about skin pigments, {one_line(period, 60)}.",)
@@ -773,7 +775,7 @@ def render_test(
     msgid = _stable_id("test", (_address_key(recipient.email), stamp), domain)
     subject = f"{TAG} Test email"
     msg = _envelope(recipient, sender=sender, subject=subject, msgid=msgid, now=now)
-    unsubscribe = _list_headers(msg, recipient, sender)
+    unsubscribe = _list_headers(msg, recipient)
     intro = (
         "This is a test email from InkWatch.",
         "If you can read it, InkWatch can send you ink safety alerts.",
