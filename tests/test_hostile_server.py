@@ -19,32 +19,26 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_POLICY
 from loopback import LoopbackServer, gzip_bomb, read_request_head, send_until_refused
 
 from monitor import pipeline
 from monitor.cli import terminal_safe
 from monitor.fetch import Fetcher
-from monitor.model import FetchPolicy, SourceConfig
+from monitor.model import SourceConfig
 from monitor.notify import render
 from monitor.store import AlertQuery, Store
 
-POLICY = FetchPolicy(
-    user_agent="InkWatch-test/1.0 (contact: tests@example.test)",
-    connect_timeout=1.0,
-    read_timeout=0.5,
-    total_timeout=1.5,
-    max_body_bytes=2_000_000,
-    max_redirects=3,
-    retries=1,
-    backoff_base=0.01,
-    retry_after_max=120.0,
-    host_spacing=0.0,
+# The suite's policy, quicker to give up (hangs cost 1.5 s) and patient with Retry-After
+# (so a one-minute one is a deferral, not an error).
+POLICY = replace(
+    TEST_POLICY, connect_timeout=1.0, read_timeout=0.5, total_timeout=1.5, retry_after_max=120.0
 )
 PEAK_MEMORY = 300 * 1024 * 1024
 SECRET = "TOP-SECRET-XXE-CONTENT"
