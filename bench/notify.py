@@ -21,6 +21,7 @@ from monitor import pipeline
 from monitor.model import Alert, Match, Verdict
 from monitor.notify import render
 from monitor.notify.transports import SmtpTransport
+from monitor.pipeline import store_alerts
 from monitor.store import Store
 
 MAIL = pipeline.MailSettings(sender="InkWatch <alerts@inkwatch.test>", domain="inkwatch.test")
@@ -99,7 +100,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "b.db") as store:
             with store.transaction():
                 store.add_subscriber("owner@clinic.test", now=(now - timedelta(days=1)).isoformat())
-                store.upsert_alerts(batch, now=now.isoformat(), judge=verdict)
+                store_alerts(store, batch, now=now.isoformat(), judge=verdict)
             transport = SmtpTransport(
                 "127.0.0.1", controller.server.sockets[0].getsockname()[1], security="none"
             )

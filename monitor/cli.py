@@ -7,6 +7,7 @@ error's exit code (2 for configuration). ``--debug`` shows the traceback instead
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import json
@@ -37,7 +38,17 @@ from monitor.config import (
 )
 from monitor.errors import ConfigError, Interrupted, MonitorError
 from monitor.instance import holder, read_status
-from monitor.model import SEVERITIES, Alert, Severity, SourceConfig, Verdict, Watchlist, more_severe
+from monitor.model import (
+    SEVERITIES,
+    Alert,
+    DigestSchedule,
+    Severity,
+    SourceConfig,
+    Subscriber,
+    Verdict,
+    Watchlist,
+    more_severe,
+)
 from monitor.store import AlertQuery, Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist, summarize
 
@@ -141,11 +152,14 @@ class App:
             hint="add [sources.<name>] tables (run `inkwatch init` for a sample)",
         )
 
-    def store(self, *, create: bool = False, queues_mail: bool = False) -> Store:
-        """The database; ``queues_mail`` for commands that may queue digests (their due
-        time comes from [email] digest_time, so sources.toml is read)."""
-        digests = self.config.email.digest if queues_mail else None
-        return Store.open(self.db_path, create=create, digests=digests)
+    def store(self, *, create: bool = False) -> Store:
+        """The database."""
+        return Store.open(self.db_path, create=create)
+
+    @property
+    def digests(self) -> DigestSchedule:
+        """When digest mail queued now is due: [email] digest_time (reads sources.toml)."""
+        return self.config.email.digest
 
     @property
     def watchlist_path(self) -> Path:
@@ -317,7 +331,7 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
             )
         cfg = _source_config(app.config, names[0])
         judge = app.judge  # a watchlist that cannot be read stops here, before the store
-        with app.store(create=True, queues_mail=True) as store:
+        with app.store(create=True) as store:
             reports = []
             for path in pipeline.payload_files(files):
                 reports.append(pipeline.ingest_file(cfg, path, store, judge))
@@ -333,9 +347,10 @@ def fetch(app: App, names: tuple[str, ...], files: tuple[Path, ...], backfill: s
         backfill_from=backfill_start(backfill) if backfill else None,
         progress=ProgressLine() if backfill and sys.stderr.isatty() else None,
         judge=app.judge,
+        digests=app.digests,
     )
     with (
-        app.store(create=True, queues_mail=True) as store,
+        app.store(create=True) as store,
         Fetcher(app.config.settings.fetch) as fetcher,
     ):
         reports = pipeline.run_sources(configs, store, fetcher, _print_report, options)
@@ -854,42 +869,13 @@ def watchlist_check(app: App) -> None:
 def rematch(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     """Re-evaluate stored alerts against the watchlist (after you changed it) and show
     what changed. Nothing is mailed unless you ask with --notify."""
-    judge = app.judge
-    changed: list[dict[str, Any]] = []
-    rising: list[tuple[int, int, Alert, Verdict]] = []
-    relevant: list[tuple[int, int, Alert, Verdict]] = []
-    seen = 0
-    with app.store(queues_mail=True) as store, store.transaction():
-        batch: list[tuple[int, int, Verdict]] = []
-        earlier = store.pending_rises() if queue_mail else set()  # a plain rematch's rises
-        for num, revision, alert, stored in store.stored_alerts():
-            if sources_ and alert.source not in sources_:
-                continue
-            seen += 1
-            verdict = judge(alert)
-            if queue_mail and verdict.severity == Severity.CRITICAL:
-                relevant.append((num, revision, alert, verdict))
-            if not _verdict_changed(stored, verdict):
-                if num in earlier and verdict.relevant:
-                    rising.append((num, revision, alert, verdict))
-                continue
-            batch.append((num, revision, verdict))
-            changed.append(
-                {
-                    **stored,
-                    "severity": verdict.severity,
-                    "relevant": verdict.relevant,
-                    "was": stored.get("severity"),
-                }
-            )
-            if more_severe(verdict.severity, Severity.parse(stored.get("severity"))):
-                rising.append((num, revision, alert, verdict))
-        store.replace_verdicts(batch)
-        queued = store.enqueue_rematched(rising, missed=relevant) if queue_mail else 0
-        if queue_mail:
-            store.forget_rises()
-        else:
-            store.remember_rises(num for num, *_ in rising)
+    from monitor.pipeline.rematch import rematch as run_rematch
+
+    with app.store() as store:
+        report = run_rematch(
+            store, app.judge, sources=sources_, notify=queue_mail, digests=app.digests
+        )
+    seen, changed, queued = report.seen, report.changed, report.queued
     click.echo(f"Re-evaluated {seen} alerts against {app.watchlist_path}: {len(changed)} changed.")
     for line in _rematch_table(changed):
         click.echo(line)
@@ -916,16 +902,6 @@ def _lowered(changed: list[dict[str, Any]]) -> str:
     return (
         f"Note: {count} {noun} now less severe ({detail}) — if you did not mean to drop a "
         "lot or brand from the watchlist, put it back and run `inkwatch rematch` again."
-    )
-
-
-def _verdict_changed(stored: dict[str, Any], verdict: Verdict) -> bool:
-    before = {(m["kind"], m["term"], m["field"], m["text"]) for m in stored.get("matches", [])}
-    after = {(m.kind, m.term, m.field, m.text) for m in verdict.matches}
-    return (
-        stored.get("relevant") != verdict.relevant
-        or stored.get("severity") != verdict.severity
-        or before != after
     )
 
 
@@ -1035,13 +1011,20 @@ def _check_countries(store: Store, countries: Sequence[str]) -> None:
 def subscribers_list(app: App, fmt: str) -> None:
     """The subscribers and what they get."""
     with app.store() as store:
-        rows = store.subscribers()
+        rows = [_subscriber_row(s) for s in store.subscribers()]
     emit(
         rows,
         fmt,
         table=_subscribers_table,
         empty="No subscribers yet: inkwatch subscribers add EMAIL",
     )
+
+
+def _subscriber_row(subscriber: Subscriber) -> dict[str, Any]:
+    row = dataclasses.asdict(subscriber)
+    row.update(sources=list(subscriber.sources), countries=list(subscriber.countries))
+    row.update(min_severity=subscriber.min_severity.value)
+    return row
 
 
 def _subscribers_table(rows: list[dict[str, Any]]) -> Iterable[str]:

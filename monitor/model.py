@@ -335,3 +335,56 @@ class DigestSchedule:
         if when <= local:
             when += timedelta(days=7 if mode == "weekly" else 1)
         return when.astimezone(UTC)
+
+
+# Without a configured schedule (tests, tools), digests close at midnight UTC.
+UTC_DIGESTS = DigestSchedule(time(0, 0), 0, "UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """Someone who gets alerts by email, and which ones."""
+
+    id: int
+    email: str
+    name: str = ""
+    mode: str = "immediate"  # immediate | daily | weekly
+    min_severity: Severity = Severity.LOW
+    sources: tuple[str, ...] = ()  # only these sources (none: all)
+    countries: tuple[str, ...] = ()  # only these countries, as the regulators write them
+    since: str = ""  # alerts first seen before this are history for them
+    paused: bool = False
+    created: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """What the store held of an alert before its new revision."""
+
+    first_seen: str
+    lots: tuple[str, ...]
+    hazards: tuple[str, ...]
+    severity: Severity | None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A new alert or a new revision of one, as stored with its verdict: what mail may be
+    about. ``num`` is the alert's row number; ``previous`` is None for a new alert."""
+
+    num: int
+    revision: int
+    alert: Alert
+    verdict: Verdict | None
+    previous: Previous | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One outbox row to write: this revision of this alert, for this subscriber, due then."""
+
+    alert: int  # the alert's row number
+    revision: int
+    subscriber: int
+    updated: bool  # about a new revision of an alert mailed before
+    due: str

@@ -22,7 +22,7 @@ from monitor import __version__
 from monitor.cli import ProgressLine, _alerts_footer, backfill_start, cli, parse_when
 from monitor.config import kind_defaults
 from monitor.model import Alert, Match, Verdict
-from monitor.pipeline import ingest_file
+from monitor.pipeline import ingest_file, store_alerts
 from monitor.sources import REGISTRY
 from monitor.store import AlertQuery, Store
 
@@ -715,7 +715,7 @@ def test_notify_dry_run_sends_and_marks_nothing(tmp_path: Path, samples: Path) -
     )
     run("--db", db, "subscribers", "add", "owner@clinic.example", "--since", "2000-01-01")
     with Store.open(db) as store, store.transaction():  # a poll (not a baseline) brings news
-        store.upsert_alerts([ingest_alert()], via="poll", judge=lambda a: relevant_verdict())
+        store_alerts(store, [ingest_alert()], via="poll", judge=lambda a: relevant_verdict())
     code, out, err = run("--config", str(config), "--db", db, "notify", "--dry-run")
     assert code == 0 and "Subject: [InkWatch]" in out and "1 would send" in err
     assert not (tmp_path / "m.mbox").exists()
@@ -797,7 +797,8 @@ def test_subscriber_filters_are_checked_when_typed(tmp_path: Path) -> None:
     assert "--source 'eu_safty_gate' is not a source in" in typo.stderr
     assert "did you mean eu_safety_gate?" in typo.stderr
     with Store.open(Path(db)) as store, store.transaction():
-        store.upsert_alerts(
+        store_alerts(
+            store,
             [Alert(source="eu_safety_gate", ref="1", title="Ink", country="Germany")],
             now="2026-01-01T00:00:00+00:00",
         )
@@ -824,8 +825,11 @@ def test_sources_and_status_show_a_long_error_whole(tmp_path: Path) -> None:
 def test_show_as_csv_writes_matches_as_people_read_them(tmp_path: Path) -> None:
     db = tmp_path / "alerts.db"
     with Store.open(db) as store, store.transaction():
-        store.upsert_alerts(
-            [ingest_alert()], now="2026-01-01T00:00:00+00:00", judge=lambda a: relevant_verdict()
+        store_alerts(
+            store,
+            [ingest_alert()],
+            now="2026-01-01T00:00:00+00:00",
+            judge=lambda a: relevant_verdict(),
         )
     code, out, _ = run("--db", str(db), "show", "N1", "--format", "csv")
     (row,) = list(csv.DictReader(io.StringIO(out)))

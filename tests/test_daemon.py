@@ -23,7 +23,7 @@ from monitor import daemon, instance
 from monitor.config import default_config
 from monitor.model import Alert, SourceConfig, Verdict
 from monitor.notify.transports import SmtpTransport
-from monitor.pipeline import MailSettings
+from monitor.pipeline import MailSettings, store_alerts
 from monitor.sources import REGISTRY as KINDS
 from monitor.store import Store
 from tests.daemon_process import (
@@ -595,7 +595,8 @@ def test_a_mail_server_down_for_hours_is_one_warning_not_one_a_minute(paused, ca
     runner = paused({})
     with Store.open(runner.db) as store, store.transaction():
         store.add_subscriber("owner@clinic.test", now="2026-01-01T00:00:00+00:00")
-        store.upsert_alerts(
+        store_alerts(
+            store,
             [Alert(source="eu", ref="A1", title="Tattoo ink recalled", brands=("Intenze",))],
             now="2026-01-02T00:00:00+00:00",
             judge=lambda alert: Verdict(True, "high", (), ("It names Intenze.",)),

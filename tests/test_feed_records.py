@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.model import Alert, Match, Skipped, SourceConfig, Verdict
+from monitor.pipeline import store_alerts
 from monitor.sources import accc_recalls, feed
 from monitor.store import Store
 
@@ -145,9 +146,9 @@ def test_a_future_date_is_kept_but_sorts_by_when_it_was_first_seen(tmp_path: Pat
     earlier = (now - timedelta(days=1)).isoformat()
     with Store.open(db) as store:
         with store.transaction():
-            store.upsert_alerts(alerts[:1], now=earlier)  # first seen yesterday
+            store_alerts(store, alerts[:1], now=earlier)  # first seen yesterday
         with store.transaction():
-            store.upsert_alerts(alerts[1:], now=now.isoformat())
+            store_alerts(store, alerts[1:], now=now.isoformat())
         dates = dict(store.db.execute("SELECT ref, date FROM alerts").fetchall())
         published = dict(store.db.execute("SELECT ref, published FROM alerts").fetchall())
     assert published["far"] == "9999-12-31T00:00:00+00:00"  # stored as given
@@ -167,9 +168,10 @@ def test_an_update_keeps_a_future_alert_at_its_first_seen_date(tmp_path: Path) -
     alert = Alert("f", "x", title="One", published=datetime(9999, 1, 1, tzinfo=UTC))
     with Store.open(tmp_path / "alerts.db") as store:
         with store.transaction():
-            store.upsert_alerts([alert], now=first.isoformat())
+            store_alerts(store, [alert], now=first.isoformat())
         with store.transaction():
-            result = store.upsert_alerts(
+            result = store_alerts(
+                store,
                 [Alert("f", "x", title="One, more lots", published=alert.published)],
                 now=(first + timedelta(days=3)).isoformat(),
             )
@@ -216,7 +218,7 @@ def test_a_truncated_feed_then_the_full_one_stores_and_queues_the_notice_once(
         for payload in (CUT_BEFORE_GUID, FULL, CUT_BEFORE_GUID, FULL):
             alerts = [i for i in feed.parse(payload, config()) if isinstance(i, Alert)]
             with store.transaction():
-                store.upsert_alerts(alerts, via="poll", judge=judge)
+                store_alerts(store, alerts, via="poll", judge=judge)
         refs = [r for (r,) in store.db.execute("SELECT ref FROM alerts ORDER BY ref")]
         rows = store.db.execute("SELECT alert, subscriber FROM outbox").fetchall()
     assert refs == ["recall-1", "recall-2", "recall-3"]  # nothing under a guessed link
@@ -267,12 +269,12 @@ def test_alerts_stored_under_a_link_by_an_earlier_version_are_not_stored_again(
         # as the earlier version stored them: under their links
         old = [Alert("bad_dates", a.legacy_ref, **_fields(a)) for a in parsed]
         with store.transaction():
-            store.upsert_alerts(old, via="poll", judge=judge)
+            store_alerts(store, old, via="poll", judge=judge)
         queued = store.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
         for _ in range(2):
             alerts = list(feed.parse(rss([black, red, lone]), config()))
             with store.transaction():
-                result = store.upsert_alerts(alerts, via="poll", judge=judge)
+                result = store_alerts(store, alerts, via="poll", judge=judge)
         refs = sorted(r for (r,) in store.db.execute("SELECT ref FROM alerts"))
         outbox = store.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
     assert queued == 2

@@ -18,7 +18,7 @@ from werkzeug import Request, Response
 from monitor import pipeline
 from monitor.fetch import Fetcher
 from monitor.model import SourceConfig
-from monitor.pipeline import RunOptions
+from monitor.pipeline import RunOptions, follow
 from monitor.store import AlertQuery, Store
 
 LIST = Path(__file__).parent / "fixtures" / "eu_safety_gate" / "report_list.xml"
@@ -162,7 +162,7 @@ def test_a_report_that_fails_is_fetched_next_time(
 def test_a_poll_stops_at_the_document_cap_and_goes_on_next_time(
     gate: SafetyGate, store: Store, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "MAX_DOCUMENTS_PER_RUN", 2)
+    monkeypatch.setattr(follow, "MAX_DOCUMENTS_PER_RUN", 2)
     cfg = config(gate)
     first = pipeline.run_source(cfg, store, fetcher)
     assert first.outcome == "ok" and first.documents == 2

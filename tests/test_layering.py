@@ -113,3 +113,11 @@ def test_sources_never_import_each_other() -> None:
             if parts[:2] == ["monitor", "sources"] and len(parts) > 2 and parts[2][0] != "_":
                 problems.append(f"{path.name}:{line} imports {name}")
     assert problems == []
+
+
+def test_the_mail_policy_is_pure() -> None:
+    """notify/policy.py decides who gets mail from the model alone: no database, no
+    matcher, no rendering, so its rules can be read and tested on their own."""
+    path = PACKAGE / "notify" / "policy.py"
+    imported = {name for _, name in monitor_imports(path)}
+    assert imported == {"monitor.model"}

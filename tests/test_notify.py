@@ -19,6 +19,7 @@ from monitor import pipeline
 from monitor.match import Matcher
 from monitor.model import Alert, SourceConfig
 from monitor.notify.transports import SmtpTransport
+from monitor.pipeline import store_alerts
 from monitor.sources import parser_for
 from monitor.store import Store
 from monitor.watchlist import load_watchlist
@@ -46,7 +47,7 @@ def report_alerts(samples: Path, rid: int) -> list[Alert]:
 
 def ingest(store: Store, alerts: list[Alert], judge, when: datetime) -> None:
     with store.transaction():
-        store.upsert_alerts(alerts, now=when.isoformat(), judge=judge)
+        store_alerts(store, alerts, now=when.isoformat(), judge=judge)
 
 
 def subscribe(store: Store, email: str, when: datetime = T0, **filters) -> None:

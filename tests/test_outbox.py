@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import StoreError
-from monitor.model import Alert, DigestSchedule, Match, Verdict
+from monitor.model import UTC_DIGESTS, Alert, DigestSchedule, Match, Verdict
+from monitor.pipeline import store_alerts
 from monitor.store import Store
 
 T0 = "2026-01-01T00:00:00+00:00"
@@ -40,9 +41,15 @@ def judge(alert: Alert) -> Verdict:
     )
 
 
-def ingest(store: Store, alerts: list[Alert], now: str, via: str = "poll") -> None:
+def ingest(
+    store: Store,
+    alerts: list[Alert],
+    now: str,
+    via: str = "poll",
+    digests: DigestSchedule = UTC_DIGESTS,
+) -> None:
     with store.transaction():
-        store.upsert_alerts(alerts, now=now, via=via, judge=judge)
+        store_alerts(store, alerts, now=now, via=via, judge=judge, digests=digests)
 
 
 def rows(store: Store) -> list[tuple]:
@@ -100,10 +107,11 @@ def test_a_first_poll_mails_only_what_is_urgent_for_the_clinic_most_severe_first
         ink("OLD-CRITICAL", title="critical lot", published=old),  # a held lot: always
     ]
     with store.transaction():
-        store.upsert_alerts(first_poll, now=T1, via="baseline", judge=by_severity)
+        store_alerts(store, first_poll, now=T1, via="baseline", judge=by_severity)
         history = [ink(f"H{n}", title=title) for n, title in enumerate(titles)]
-        store.upsert_alerts(history, now=T1, via="backfill", judge=by_severity)
-        store.upsert_alerts(
+        store_alerts(store, history, now=T1, via="backfill", judge=by_severity)
+        store_alerts(
+            store,
             [ink(f"F{n}", title=t) for n, t in enumerate(titles)],
             now=T1,
             via="file",
@@ -159,17 +167,17 @@ def test_claim_and_recover_stuck_rows(store: Store) -> None:
     ingest(store, [ink("A1"), ink("A2")], T1)
     with store.transaction():
         claimed = store.claim_due(T1)
-    assert [c["ref"] for c in claimed] == ["A1", "A2"]
-    assert claimed[0]["subscriber_email"] == "a@clinic.example" and claimed[0]["attempts"] == 1
-    assert claimed[0]["matches"] and claimed[0]["alert"].ref == "A1"
+    assert [c.alert.ref for c in claimed] == ["A1", "A2"]
+    assert claimed[0].subscriber.email == "a@clinic.example" and claimed[0].attempts == 1
+    assert claimed[0].verdict.matches and claimed[0].alert.ref == "A1"
     with store.transaction():
-        store.mark_sent(claimed[0]["outbox_id"], "<m1@x>", T1)
+        store.mark_sent(claimed[0].id, "<m1@x>", T1)
         assert store.claim_due(T1) == [], "the other row is in flight"
         assert store.recover_stuck(T1) == 0, "not stuck yet"
         assert store.recover_stuck(T2) == 1  # a crash left it in `sending`
     with store.transaction():
         again = store.claim_due(T2)
-    assert [a["ref"] for a in again] == ["A2"] and again[0]["attempts"] == 2
+    assert [a.alert.ref for a in again] == ["A2"] and again[0].attempts == 2
     assert store.outbox_counts() == {"sent": 1, "sending": 1}
 
 
@@ -182,10 +190,10 @@ def test_a_duplicate_subscriber_is_refused_politely(store: Store) -> None:
 
 def test_digest_rows_wait_for_the_configured_local_time(tmp_path: Path) -> None:
     berlin = DigestSchedule(time(7, 0), 4, "Europe/Berlin")  # 07:00, weekly on Friday
-    with Store.open(tmp_path / "alerts.db", digests=berlin) as local:
+    with Store.open(tmp_path / "alerts.db") as local:
         with local.transaction():
             local.add_subscriber("daily@clinic.example", mode="daily", now=T0)
             local.add_subscriber("weekly@clinic.example", mode="weekly", now=T0)
-        ingest(local, [ink("A1")], "2026-02-04T10:00:00+00:00")  # a Wednesday, 11:00 in Berlin
+        ingest(local, [ink("A1")], "2026-02-04T10:00:00+00:00", digests=berlin)  # Wed 11:00
         dues = [r[0] for r in local.db.execute("SELECT next_attempt FROM outbox ORDER BY id")]
     assert dues == ["2026-02-05T06:00:00+00:00", "2026-02-06T06:00:00+00:00"]

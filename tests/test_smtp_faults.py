@@ -29,8 +29,9 @@ from smtp_server import (
 from monitor import pipeline
 from monitor.cli import cli
 from monitor.model import Alert, Match, Verdict
-from monitor.notify import render
+from monitor.notify import render, retry
 from monitor.notify.transports import SmtpTransport
+from monitor.pipeline import store_alerts
 from monitor.store import Store
 
 MAIL = pipeline.MailSettings(
@@ -81,7 +82,7 @@ def queue_alerts(store: Store, refs: list[str], emails=SUBSCRIBERS, titles=None)
             store.add_subscriber(email, now=T0.isoformat())
     alerts = [ink(ref, (titles or {}).get(ref, "")) for ref in refs]
     with store.transaction():
-        store.upsert_alerts(alerts, now=(T0 + timedelta(minutes=1)).isoformat(), judge=judge)
+        store_alerts(store, alerts, now=(T0 + timedelta(minutes=1)).isoformat(), judge=judge)
 
 
 def smtp(port: int, timeout: float = 1.0) -> SmtpTransport:
@@ -242,7 +243,7 @@ def test_a_temporary_reply_waits_at_most_the_cap(store: Store) -> None:
             waits.append(datetime.fromisoformat(due) - at)
             at = datetime.fromisoformat(due)
     assert waits[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
-    assert max(waits) == pipeline.RETRY_MAX == timedelta(minutes=30)
+    assert max(waits) == retry.RETRY_MAX == timedelta(minutes=30)
 
 
 def test_a_recipient_refused_for_good_fails_alone(store: Store) -> None:
@@ -338,7 +339,7 @@ def test_a_row_that_cannot_be_rendered_fails_alone_and_the_batch_goes_on(
     # An address stored by an older version, before addresses were checked.
     with store.transaction():
         store.add_subscriber("old@clinic.invalid", now=T0.isoformat())
-        store.upsert_alerts([ink("A4")], now=(T0 + timedelta(minutes=1)).isoformat(), judge=judge)
+        store_alerts(store, [ink("A4")], now=(T0 + timedelta(minutes=1)).isoformat(), judge=judge)
     real = render.render_alert
 
     def fragile(mail: render.AlertMail, *args, **kwargs):

@@ -12,7 +12,8 @@ import pytest
 from monitor import store as store_module
 from monitor.errors import StoreError
 from monitor.model import Alert, Match, Verdict
-from monitor.store import AlertQuery, Store, fts_query
+from monitor.pipeline import store_alerts
+from monitor.store import AlertQuery, Store, alert_reads, fts_query, schema
 
 
 def make(ref: str, day: int = 1, **fields) -> Alert:
@@ -39,7 +40,7 @@ def db(tmp_path: Path) -> Store:
 
 def ingest(store: Store, alerts: list[Alert], now: str = "2024-06-01T00:00:00+00:00"):
     with store.transaction():
-        return store.upsert_alerts(alerts, now=now)
+        return store_alerts(store, alerts, now=now)
 
 
 def test_wal_mode_and_schema_version(db: Store) -> None:
@@ -86,7 +87,7 @@ def test_unique_on_source_and_ref(db: Store) -> None:
 
 def test_a_failed_transaction_leaves_nothing(db: Store) -> None:
     with pytest.raises(RuntimeError), db.transaction():
-        db.upsert_alerts([make("A1"), make("A2")])
+        store_alerts(db, [make("A1"), make("A2")])
         raise RuntimeError("crash in the middle of a run")
     assert db.count_alerts() == 0
 
@@ -193,7 +194,7 @@ def test_older_database_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "alerts.db"
     # A database as schema version 1 wrote it: its tables, two alerts and their index rows.
     conn = sqlite3.connect(path)
-    for statement in store_module._split_sql(store_module.MIGRATIONS[0]):
+    for statement in schema.split_sql(schema.MIGRATIONS[0]):
         conn.execute(statement)
     for num, ref in ((1, "A1"), (2, "A2")):
         conn.execute(
@@ -223,18 +224,14 @@ def test_upgrade_keeps_fetched_documents_and_drops_old_validators(tmp_path: Path
     once; documents fetched before are not fetched again."""
     path = tmp_path / "alerts.db"
     conn = sqlite3.connect(path)
-    for script in store_module.MIGRATIONS[
-        : store_module.MIGRATIONS.index(store_module._SCHEMA_FETCH_STATE)
-    ]:
-        for statement in store_module._split_sql(script):
+    for script in schema.MIGRATIONS[: schema.MIGRATIONS.index(schema.SCHEMA_FETCH_STATE)]:
+        for statement in schema.split_sql(script):
             conn.execute(statement)
     conn.execute(
         "INSERT INTO http_cache (url, etag, body_hash, fetched_at) "
         "VALUES ('https://a/doc', '\"e\"', 'h', '2026-01-01T00:00:00')"
     )
-    conn.execute(
-        f"PRAGMA user_version = {store_module.MIGRATIONS.index(store_module._SCHEMA_FETCH_STATE)}"
-    )
+    conn.execute(f"PRAGMA user_version = {schema.MIGRATIONS.index(schema.SCHEMA_FETCH_STATE)}")
     conn.commit()
     conn.close()
     with Store.open(path) as store:
@@ -279,7 +276,7 @@ def test_both_search_plans_give_the_same_answer(db: Store, monkeypatch: pytest.M
     ingest(db, [make(str(i), day=i % 28 + 1, title=f"Tattoo ink {i}") for i in range(60)])
     query = AlertQuery(search="tattoo", since="2024-05-03", limit=10)
     few = [r["ref"] for r in db.alerts(query)]
-    monkeypatch.setattr(store_module, "_FEW_HITS", 0)  # force the date-index walk
+    monkeypatch.setattr(alert_reads, "FEW_HITS", 0)  # force the date-index walk
     many = [r["ref"] for r in db.alerts(query)]
     assert few == many and len(few) == 10
 
@@ -315,7 +312,7 @@ def judge(alert: Alert) -> Verdict:
 
 def test_verdicts_are_stored_with_the_alert(db: Store) -> None:
     with db.transaction():
-        db.upsert_alerts([make("A1"), make("T1", brands=("Acme",), lots=())], judge=judge)
+        store_alerts(db, [make("A1"), make("T1", brands=("Acme",), lots=())], judge=judge)
     query = AlertQuery(with_matches=True)
     rows = {r["ref"]: r for r in db.alerts(query)}
     assert rows["A1"]["relevant"] is True and rows["A1"]["severity"] == "high"
@@ -330,9 +327,9 @@ def test_verdicts_are_stored_with_the_alert(db: Store) -> None:
 
 def test_a_new_revision_gets_its_own_matches(db: Store) -> None:
     with db.transaction():
-        db.upsert_alerts([make("A1")], judge=judge)
+        store_alerts(db, [make("A1")], judge=judge)
     with db.transaction():
-        db.upsert_alerts([make("A1", lots=("SS74", "SS99"))], judge=judge)
+        store_alerts(db, [make("A1", lots=("SS74", "SS99"))], judge=judge)
     row = db.alerts(AlertQuery(with_matches=True))[0]
     assert row["revision"] == 2 and row["severity"] == "critical"
     assert {m["text"] for m in row["matches"] if m["kind"] == "lot"} == {"SS74", "SS99"}
@@ -344,8 +341,8 @@ def test_a_new_revision_gets_its_own_matches(db: Store) -> None:
 
 def test_match_filters(db: Store) -> None:
     with db.transaction():
-        db.upsert_alerts(
-            [make("A1"), make("A2", lots=("SS99",)), make("T1", brands=("Acme",))], judge=judge
+        store_alerts(
+            db, [make("A1"), make("A2", lots=("SS99",)), make("T1", brands=("Acme",))], judge=judge
         )
     refs = lambda **q: sorted(r["ref"] for r in db.alerts(AlertQuery(**q)))  # noqa: E731
     assert refs(relevant=True) == ["A1", "A2"]
@@ -359,7 +356,7 @@ def test_match_filters(db: Store) -> None:
 
 def test_replace_verdicts_after_the_watchlist_changed(db: Store) -> None:
     with db.transaction():
-        db.upsert_alerts([make("T1", brands=("Acme",))], judge=judge)
+        store_alerts(db, [make("T1", brands=("Acme",))], judge=judge)
     ((num, revision, alert, stored),) = list(db.stored_alerts())
     assert alert == make("T1", brands=("Acme",)) and stored["relevant"] is False
     acme = Verdict(True, "high", (Match("brand", "Acme", "brands", "Acme"),), ("Acme!",))

@@ -13,7 +13,8 @@ import pytest
 
 from monitor import store as store_module
 from monitor.model import Alert, Match, Verdict
-from monitor.store import AlertQuery, Store
+from monitor.store import AlertQuery, Store, alert_writes, rows
+from monitor.store import schema as store_schema
 
 NOW = "2024-06-01T00:00:00+00:00"
 
@@ -43,8 +44,8 @@ def many(count: int, sources: tuple[str, ...] = ("eu", "hc", "fda")) -> list[Ale
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of 7 alerts (lookups of 5), so that a few dozen alerts go through the
     threaded pipeline."""
-    monkeypatch.setattr(store_module, "_WRITE_CHUNK", 7)
-    monkeypatch.setattr(store_module, "_CHUNK", 5)
+    monkeypatch.setattr(alert_writes, "WRITE_CHUNK", 7)
+    monkeypatch.setattr(alert_writes, "CHUNK", 5)
 
 
 @pytest.fixture
@@ -80,12 +81,12 @@ def test_content_hash_shortcut_agrees_with_the_model(published: datetime | None)
         make("eu", "A3", published=published, title="Encre — noir\u200b", country="Österreich"),
     ]
     for alert in alerts:
-        stored = store_module._Stamps().iso(alert.published)
+        stored = rows.Stamps().iso(alert.published)
         assert alert.content_hash(stored) == alert.content_hash()
 
 
 def test_stored_dates_are_utc() -> None:
-    stamps = store_module._Stamps()
+    stamps = rows.Stamps()
     eastern = datetime(2024, 5, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     assert stamps.iso(eastern) == "2024-05-02T04:30:00+00:00"
     assert stamps.iso(eastern) == "2024-05-02T04:30:00+00:00"  # remembered
@@ -106,13 +107,13 @@ def test_stored_dates_are_utc() -> None:
 )
 def test_raw_json_as_the_general_encoder_writes_it(value: object) -> None:
     expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    assert store_module._dump_raw(value) == expected
+    assert rows.dump_raw(value) == expected
 
 
 @pytest.mark.parametrize("values", [(), ("one",), ("a", 'b "c"', "d\\e"), ("µ\n", "—\x1f")])
 def test_lists_as_json(values: tuple[str, ...]) -> None:
     expected = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
-    assert store_module._dump_list(values) == expected
+    assert rows.dump_list(values) == expected
 
 
 @pytest.mark.usefixtures("small_chunks")
@@ -179,7 +180,7 @@ def test_an_indexing_failure_rolls_back_the_whole_call(
     db: Store, monkeypatch: pytest.MonkeyPatch, chunks: int
 ) -> None:
     ingest(db, many(3))
-    monkeypatch.setattr(store_module, "_INDEX_NEW_IDS", "INSERT INTO no_such_table SELECT 1")
+    monkeypatch.setattr(alert_writes, "INDEX_NEW_IDS", "INSERT INTO no_such_table SELECT 1")
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         ingest(db, [make("eu", f"X{i}") for i in range(7 * chunks)])
     monkeypatch.undo()
@@ -191,7 +192,7 @@ def test_an_indexing_failure_rolls_back_the_whole_call(
 def test_a_failure_while_the_thread_indexes_waits_for_it(
     db: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_WRITE_CHUNK", 7)
+    monkeypatch.setattr(alert_writes, "WRITE_CHUNK", 7)
     calls = 0
 
     def judge(alert: Alert) -> Verdict:
@@ -210,8 +211,8 @@ def test_a_failure_while_the_thread_indexes_waits_for_it(
 def test_version_3_database_upgrades_to_4(tmp_path: Path) -> None:
     path = tmp_path / "alerts.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for migration in store_module.MIGRATIONS[:3]:
-        for statement in store_module._split_sql(migration):
+    for migration in store_schema.MIGRATIONS[:3]:
+        for statement in store_schema.split_sql(migration):
             conn.execute(statement)
     conn.execute("PRAGMA user_version = 3")
     conn.close()

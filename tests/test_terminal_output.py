@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli, one_line, terminal_safe
 from monitor.model import Alert, Match, Verdict
+from monitor.pipeline import store_alerts
 from monitor.store import Store
 
 HOSTILE_TITLE = (
@@ -53,7 +54,7 @@ def db(tmp_path: Path) -> Path:
     with Store.open(path) as store:
         store.add_subscriber("owner@clinic.example", now="2000-01-01T00:00:00+00:00")
         with store.transaction():
-            store.upsert_alerts([alert], via="poll", judge=judge)
+            store_alerts(store, [alert], via="poll", judge=judge)
             store.record_failure("eu_safety_gate", HOSTILE_ERROR)
         [(outbox_id,)] = store.db.execute("SELECT id FROM outbox").fetchall()
         with store.transaction():

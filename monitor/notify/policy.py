@@ -1,0 +1,103 @@
+"""Who gets mail about what, and when: the rules, without a database.
+
+The pipeline hands in the alert revisions it has just stored and the active subscribers;
+``mail_for`` answers with the outbox rows to write in the same transaction. How an alert
+arrived decides whether it is news at all (``via``): a regular poll brings news; a
+source's first poll is history except what is urgent for the clinic now; a backfill or a
+file import is history, never mailed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from monitor.model import DigestSchedule, Mail, Revision, Severity, Subscriber, more_severe
+
+# What a source's first poll mails although it is history: an alert about a lot the
+# clinic holds (critical), however old, and one about a brand it watches (high) published
+# in the last RECENT_BRAND_ALERT. Everything else it finds stays silent.
+RECENT_BRAND_ALERT = timedelta(days=90)
+
+
+def mail_for(
+    revisions: Iterable[Revision],
+    subscribers: Sequence[Subscriber],
+    now: str,
+    digests: DigestSchedule,
+    via: str = "poll",
+) -> list[Mail]:
+    """The outbox rows for ``revisions`` that arrived ``via`` poll, baseline, backfill or
+    file, most severe first (the held lot is the first message out)."""
+    if via == "baseline":
+        revisions = [r for r in revisions if urgent_now(r, now)]
+    elif via != "poll":
+        return []
+    news = sorted((r for r in revisions if _relevant(r)), key=most_severe_first)
+    rows = []
+    for subscriber in subscribers:
+        due = digest_due(subscriber.mode, now, digests)
+        rows += [
+            Mail(item.num, item.revision, subscriber.id, item.previous is not None, due)
+            for item in news
+            if wants(subscriber, item, now)
+        ]
+    return rows
+
+
+def wants(subscriber: Subscriber, item: Revision, now: str) -> bool:
+    """Whether ``subscriber`` should get this alert revision by email."""
+    verdict = item.verdict
+    if verdict is None or not verdict.relevant or verdict.severity is None:
+        return False
+    if not verdict.severity.at_least(subscriber.min_severity):
+        return False
+    if subscriber.sources and item.alert.source not in subscriber.sources:
+        return False
+    countries = {c.casefold() for c in subscriber.countries}
+    if countries and item.alert.country.casefold() not in countries:
+        return False
+    first_seen = now if item.previous is None else item.previous.first_seen
+    if first_seen < subscriber.since:
+        return False  # history for this person
+    return item.previous is None or matters_more(item)
+
+
+def matters_more(item: Revision) -> bool:
+    """A new revision is news only if it adds lots or hazards, or is more severe."""
+    previous, alert, verdict = item.previous, item.alert, item.verdict
+    if previous is None:
+        return True
+    if set(alert.lots) - set(previous.lots) or set(alert.hazards) - set(previous.hazards):
+        return True
+    return verdict is not None and more_severe(verdict.severity, previous.severity)
+
+
+def urgent_now(item: Revision, now: str) -> bool:
+    """Whether a revision found by a source's first poll is mailed all the same."""
+    verdict, published = item.verdict, item.alert.published
+    if verdict is None or not verdict.relevant:
+        return False
+    if verdict.severity == Severity.CRITICAL:
+        return True
+    if verdict.severity != Severity.HIGH or published is None:
+        return False
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return datetime.fromisoformat(now) - published <= RECENT_BRAND_ALERT
+
+
+def most_severe_first(item: Revision) -> int:
+    severity = item.verdict.severity if item.verdict else None
+    return -severity.rank if severity else 1
+
+
+def digest_due(mode: str, now: str, digests: DigestSchedule) -> str:
+    """Immediate mail is due now; a digest collects until the next digest time."""
+    if mode == "immediate":
+        return now
+    return digests.due(mode, datetime.fromisoformat(now)).isoformat(timespec="seconds")
+
+
+def _relevant(item: Revision) -> bool:
+    return item.verdict is not None and item.verdict.relevant

@@ -1,0 +1,44 @@
+"""The only place that knows the order of the stages.
+
+- poll: one run of one source — fetch → parse → store (ingest) → follow the documents it
+  points to (follow); failures are recorded per source and the others go on;
+- ingest: alerts stored with the matcher's verdicts and the mail the policy
+  (notify.policy) asks for, in one transaction; saved payload files;
+- rematch: the watchlist changed — judge every stored alert again, queue what now concerns
+  subscribers;
+- deliver: the outbox → email, by the retry rules (notify.retry); notices: what the
+  operator must hear.
+"""
+
+from __future__ import annotations
+
+from monitor.notify.settings import MailSettings
+from monitor.pipeline.deliver import NotifyReport, notify
+from monitor.pipeline.follow import FIRST_RUN_DOCUMENTS, MAX_DOCUMENTS_PER_RUN
+from monitor.pipeline.ingest import (
+    RunOptions,
+    SourceReport,
+    ingest_file,
+    on_source_server,
+    parse_payload,
+    payload_files,
+    store_alerts,
+)
+from monitor.pipeline.poll import run_source, run_sources
+
+__all__ = [
+    "FIRST_RUN_DOCUMENTS",
+    "MAX_DOCUMENTS_PER_RUN",
+    "MailSettings",
+    "NotifyReport",
+    "RunOptions",
+    "SourceReport",
+    "ingest_file",
+    "notify",
+    "on_source_server",
+    "parse_payload",
+    "payload_files",
+    "run_source",
+    "run_sources",
+    "store_alerts",
+]

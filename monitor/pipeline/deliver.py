@@ -1,0 +1,246 @@
+"""Sending what is due: claim outbox rows, render each message (or one digest per
+subscriber), send them over one connection, record each answer by the retry rules
+(notify.retry), then the operator notices (pipeline.notices)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from monitor.errors import NotifyError
+from monitor.notify import render, retry
+from monitor.notify.settings import MailSettings
+from monitor.notify.transports import Delivery, Transport
+from monitor.pipeline.notices import Notice, notices_due
+from monitor.store import OutboxItem, Store
+
+log = logging.getLogger("monitor.pipeline")
+
+
+@dataclass(slots=True)
+class NotifyReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    notices: int = 0
+    expired: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def notify(
+    store: Store,
+    transport: Transport,
+    mail: MailSettings,
+    now: datetime | None = None,
+    batch: int = 500,
+    dry_run: bool = False,
+) -> NotifyReport:
+    """Send what is due: claim rows, render, send over one connection, record each answer.
+
+    A row is marked sent only after the server accepted its message, in its own
+    transaction; a crash between the two leaves it `sending`, and the next run sends it
+    again with the same Message-ID. One row's failure (a refused address, a message that
+    cannot be rendered, a bug) is recorded on that row and the others go on.
+    """
+    now = now or datetime.now(UTC)
+    if dry_run:
+        return _dry_run(store, transport, mail, now, batch)
+    stamp = now.isoformat(timespec="seconds")
+    report = NotifyReport()
+    with store.transaction():
+        gone = [pid for pid in store.claimers() if not _alive(pid)]
+        store.recover_stuck((now - retry.STUCK_AFTER).isoformat(timespec="seconds"), dead=gone)
+        items = store.claim_due(stamp, batch, owner=os.getpid())
+    notices = notices_due(store, mail)
+    if not items and not notices:
+        return report
+    with transport:
+        down = _send_rows(store, transport, items, mail, now, report)
+        if down is None:  # the notices would only fail the same way: they wait with the rows
+            _send_notices(store, transport, notices, stamp, report)
+    return report
+
+
+def _dry_run(
+    store: Store, transport: Transport, mail: MailSettings, now: datetime, batch: int
+) -> NotifyReport:
+    """Show what is due; claim, send and mark nothing."""
+    report = NotifyReport()
+    stamp = now.isoformat(timespec="seconds")
+    with transport:
+        for rows, message in _messages(store.outbox_items(store.due_ids(stamp, batch)), mail, now):
+            if isinstance(message, Exception):
+                report.errors.append(f"{rows[0].subscriber.email}: {message}")
+                continue
+            transport.send(message)
+            report.sent += len(rows)
+    return report
+
+
+def _send_rows(
+    store: Store,
+    transport: Transport,
+    items: list[OutboxItem],
+    mail: MailSettings,
+    now: datetime,
+    report: NotifyReport,
+) -> Delivery | None:
+    """Send each claimed row's message and record the answer; returns the failure that
+    showed the server cannot be reached (the rest of the batch waits), else None."""
+    down = None
+    for rows, message in _messages(items, mail, now):
+        if isinstance(message, Exception):
+            text = f"the message could not be made ({message}); see the log"
+            _record(store, rows, Delivery(False, True, None, text), "", now, report)
+            continue
+        delivery = down or _send(transport, message)
+        _record(store, rows, delivery, str(message["Message-ID"]), now, report)
+        if retry.unreachable(delivery):
+            down = delivery
+    return down
+
+
+def _send(transport: Transport, message: EmailMessage) -> Delivery:
+    """``transport.send``; an error nobody foresaw fails this message only."""
+    try:
+        return transport.send(message)
+    except Exception as exc:  # a bug while sending one message must not stop the batch
+        log.exception("sending %s failed", message["Message-ID"])
+        return Delivery(False, True, None, f"internal error while sending ({exc!r})")
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this PID still runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, under another user
+    return True
+
+
+def _messages(
+    items: list[OutboxItem], mail: MailSettings, now: datetime
+) -> Iterator[tuple[list[OutboxItem], EmailMessage | Exception]]:
+    """(outbox rows, their message): one per row, or one digest per subscriber. A row whose
+    message cannot be rendered comes with the error instead, and the others go on."""
+    for rows, make in _drafts(items, mail, now):
+        try:
+            yield rows, make()
+        except NotifyError as exc:
+            log.warning("outbox row %d: %s", rows[0].id, exc)
+            yield rows, exc
+        except Exception as exc:  # one alert's odd data must not keep the others from going
+            log.exception("outbox row %d could not be rendered", rows[0].id)
+            yield rows, exc
+
+
+def _drafts(
+    items: list[OutboxItem], mail: MailSettings, now: datetime
+) -> Iterator[tuple[list[OutboxItem], Callable[[], EmailMessage]]]:
+    digests: dict[int, list[OutboxItem]] = {}
+    for item in items:
+        if item.subscriber.mode == "immediate":
+            yield (
+                [item],
+                functools.partial(
+                    render.render_alert,
+                    _alert_mail(item, mail),
+                    _recipient(item, mail),
+                    sender=mail.sender,
+                    domain=mail.domain,
+                ),
+            )
+        else:
+            digests.setdefault(item.subscriber.id, []).append(item)
+    for rows in digests.values():
+        yield rows, functools.partial(_digest, rows, mail, now)
+
+
+def _digest(rows: list[OutboxItem], mail: MailSettings, now: datetime) -> EmailMessage:
+    return render.render_digest(
+        [_alert_mail(r, mail) for r in rows],
+        _recipient(rows[0], mail),
+        sender=mail.sender,
+        domain=mail.domain,
+        period=_period(rows[0].subscriber.mode, now),
+    )
+
+
+def _record(
+    store: Store,
+    rows: list[OutboxItem],
+    delivery: Delivery,
+    message_id: str,
+    now: datetime,
+    report: NotifyReport,
+) -> None:
+    stamp = now.isoformat(timespec="seconds")
+    with store.transaction():
+        for row in rows:
+            if delivery.ok:
+                store.mark_sent(row.id, message_id, stamp)
+                report.sent += 1
+            elif delivery.permanent:
+                store.mark_failed(row.id, delivery.text)
+                report.failed += 1
+            elif retry.past_lifetime(row.failing_since, now):
+                days = retry.QUEUE_LIFETIME.days
+                text = f"given up after {days} days of temporary failures; last: {delivery.text}"
+                store.mark_failed(row.id, text, expired=True)
+                report.failed += 1
+                report.expired += 1
+            else:
+                again = (now + retry.wait(row.attempts, delivery)).isoformat(timespec="seconds")
+                store.mark_retry(row.id, delivery.text, again, stamp)
+                report.retried += 1
+    if not delivery.ok:
+        report.errors.append(f"{rows[0].subscriber.email}: {delivery.text}")
+
+
+def _alert_mail(item: OutboxItem, mail: MailSettings) -> render.AlertMail:
+    return render.AlertMail(
+        alert_id=item.alert_id,
+        revision=item.revision,
+        alert=item.alert,
+        verdict=item.verdict,
+        first_seen=item.first_seen,
+        updated=item.updated,
+        clinic=mail.clinic,
+    )
+
+
+def _recipient(item: OutboxItem, mail: MailSettings) -> render.Recipient:
+    """The subscriber; unsubscribe requests go to the operator, who can act on them."""
+    unsubscribe = f"mailto:{mail.admin}?subject=unsubscribe" if mail.admin else ""
+    return render.Recipient(
+        email=item.subscriber.email, name=item.subscriber.name, unsubscribe=unsubscribe
+    )
+
+
+def _period(mode: str, now: datetime) -> str:
+    day = now.astimezone(UTC).date()
+    if mode == "daily":
+        return f"daily {day.isoformat()}"
+    year, week, _ = day.isocalendar()
+    return f"weekly {year}-W{week:02d}"
+
+
+def _send_notices(
+    store: Store, transport: Transport, notices: list[Notice], stamp: str, report: NotifyReport
+) -> None:
+    for marks, message in notices:
+        delivery = _send(transport, message)
+        if delivery.ok:
+            with store.transaction():
+                for key, state in marks:
+                    store.set_notice(key, state, stamp)
+            report.notices += 1
+        else:
+            report.errors.append(f"operator notice: {delivery.text}")

@@ -1,0 +1,96 @@
+"""After the watchlist changed: judge every stored alert again, store the new verdicts,
+and (when asked) queue mail for what now concerns subscribers.
+
+A plain rematch only shows what changed; the alerts it made more severe are remembered, so
+a later ``rematch --notify`` still mails them. ``--notify`` also mails each alert about a
+lot the clinic holds (critical) to a subscriber it concerns who never had mail about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.model import UTC_DIGESTS, DigestSchedule, Revision, Severity, Verdict, more_severe
+from monitor.notify import policy
+from monitor.store import Judge, Store, stamp
+
+
+@dataclass(slots=True)
+class RematchReport:
+    """What a rematch did. ``changed``: each alert whose verdict changed, as stored, with
+    its new ``severity`` and ``relevant`` and the severity it ``was``."""
+
+    seen: int = 0
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    queued: int = 0  # outbox rows written (with ``notify``)
+
+
+def rematch(
+    store: Store,
+    judge: Judge,
+    *,
+    sources: Sequence[str] = (),
+    notify: bool = False,
+    digests: DigestSchedule = UTC_DIGESTS,
+    now: str | None = None,
+) -> RematchReport:
+    """Judge the stored alerts (of ``sources``; none: all) again, in one transaction."""
+    report, now = RematchReport(), stamp(now)
+    rising: list[Revision] = []  # more severe now, or left over from a plain rematch
+    held: list[Revision] = []  # about a lot the clinic holds (only looked for with notify)
+    with store.transaction():
+        batch: list[tuple[int, int, Verdict]] = []
+        earlier = store.pending_rises() if notify else set()
+        for num, revision, alert, stored in store.stored_alerts():
+            if sources and alert.source not in sources:
+                continue
+            report.seen += 1
+            verdict = judge(alert)
+            item = Revision(num, revision, alert, verdict)
+            if notify and verdict.relevant and verdict.severity == Severity.CRITICAL:
+                held.append(item)
+            if not verdict_changed(stored, verdict):
+                if num in earlier and verdict.relevant:
+                    rising.append(item)
+                continue
+            batch.append((num, revision, verdict))
+            was = stored.get("severity")
+            report.changed.append(
+                {**stored, "severity": verdict.severity, "relevant": verdict.relevant, "was": was}
+            )
+            if more_severe(verdict.severity, Severity.parse(was)):
+                rising.append(item)
+        store.replace_verdicts(batch)
+        if notify:
+            report.queued = _queue(store, rising, held, now, digests)
+            store.forget_rises()
+        else:
+            store.remember_rises(item.num for item in rising)
+    return report
+
+
+def verdict_changed(stored: dict[str, Any], verdict: Verdict) -> bool:
+    """Whether ``verdict`` differs from the stored one (relevance, severity or matches)."""
+    before = {(m["kind"], m["term"], m["field"], m["text"]) for m in stored.get("matches", [])}
+    after = {(m.kind, m.term, m.field, m.text) for m in verdict.matches}
+    return (
+        stored.get("relevant") != verdict.relevant
+        or stored.get("severity") != verdict.severity
+        or before != after
+    )
+
+
+def _queue(
+    store: Store, rising: list[Revision], held: list[Revision], now: str, digests: DigestSchedule
+) -> int:
+    """Mail for the alerts that rose (the person asked, so their age does not hold them
+    back), and for each held lot a subscriber was never told about."""
+    subscribers = store.subscribers(active_only=True)
+    rows = policy.mail_for(rising, subscribers, now, digests)
+    for subscriber in subscribers if held else ():
+        told = store.told(subscriber.id)
+        untold = [item for item in held if item.num not in told]
+        rows += policy.mail_for(untold, [subscriber], now, digests)
+    return store.queue_mail(rows, now)

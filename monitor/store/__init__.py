@@ -1,0 +1,39 @@
+"""alerts.db: the only package that writes SQL. The store stores: it never matches
+alerts nor decides who gets mail (the pipeline asks match and notify.policy for that).
+
+One module per table family, each a part of ``Store``:
+
+- connection: opening, pragmas, migrations (schema), transactions, backups;
+- alert_writes: idempotent upserts, verdicts and matches, full-text indexing;
+- alert_reads: lists, search, one alert, every alert for `rematch`;
+- outbox: queueing, claiming and settling mail; operator notices;
+- subscribers; source_state (runs and HTTP validators);
+- rows: how alerts sit in their rows (JSON lists, dates) and the way back.
+"""
+
+from __future__ import annotations
+
+from monitor.store.alert_reads import AlertQuery, AlertReads, fts_query
+from monitor.store.alert_writes import AlertWrites, Judge, UpsertResult
+from monitor.store.connection import environment_error, stamp, utcnow
+from monitor.store.outbox import Outbox, OutboxItem
+from monitor.store.schema import SCHEMA_VERSION
+from monitor.store.source_state import SourceStates
+from monitor.store.subscribers import Subscribers
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AlertQuery",
+    "Judge",
+    "OutboxItem",
+    "Store",
+    "UpsertResult",
+    "environment_error",
+    "fts_query",
+    "stamp",
+    "utcnow",
+]
+
+
+class Store(AlertWrites, AlertReads, Outbox, Subscribers, SourceStates):
+    """The alert database. Open it with ``Store.open``; use it as a context manager."""
