@@ -241,6 +241,29 @@ def test_upgrade_keeps_fetched_documents_and_drops_old_validators(tmp_path: Path
         assert {"gone_url", "retry_at"} <= set(store.db["source_state"].columns_dict)
 
 
+def test_each_schema_step_is_recorded_once(tmp_path: Path) -> None:
+    """A new database records every step in sqlite-utils' migration table; one from
+    before that table (user_version only) has its steps recorded as done, never re-run."""
+    fresh, older = tmp_path / "fresh.db", tmp_path / "older.db"
+    with Store.open(fresh) as store:
+        steps = [m.name for m in schema.STEPS.applied(store.db)]
+    assert steps == list(schema.STEP_NAMES) and len(steps) == store_module.SCHEMA_VERSION
+    conn = sqlite3.connect(older)
+    for script in schema.MIGRATIONS[:3]:
+        for statement in schema.split_sql(script):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    for _ in range(2):  # the second open finds nothing to do
+        with Store.open(older) as store:
+            applied = [(m.name, m.applied_at) for m in schema.STEPS.applied(store.db)]
+            assert store.schema_version == store_module.SCHEMA_VERSION
+    assert [name for name, _ in applied] == list(schema.STEP_NAMES)
+    assert [when for _, when in applied[:3]] == ["by version 3"] * 3
+    assert all(when.startswith("20") for _, when in applied[3:])  # applied now
+
+
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "alerts.db"
     Store.open(path).close()

@@ -12,7 +12,7 @@ from typing import Any
 from monitor.errors import StoreError
 from monitor.model import Alert, Severity
 from monitor.store.connection import Connection
-from monitor.store.rows import CHUNK, alert_of, attach_matches, decode, rows_of
+from monitor.store.rows import CHUNK, alert_of, attach_matches, decode
 
 FEW_HITS = 2000  # full-text hits up to which fetching and sorting them all is cheap
 
@@ -64,7 +64,7 @@ class AlertReads(Connection):
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(query.limit)
-        rows = rows_of(self._query(sql, params))
+        rows = self._rows(sql, params)
         if query.with_matches:
             attach_matches(self.db.conn, rows)
         return [decode(row) for row in rows]
@@ -119,13 +119,22 @@ class AlertReads(Connection):
         column = "+a.num" if hits > FEW_HITS else "a.num"
         return f"{column} IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)"
 
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        try:
+            return list(self.db.query(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise self._failed(exc) from None
+
     def _query(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         try:
             return self.db.execute(sql, params)
         except sqlite3.OperationalError as exc:
-            raise StoreError(
-                f"the query failed ({exc})", where=str(self.path), hint="simplify the --search text"
-            ) from None
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: sqlite3.OperationalError) -> StoreError:
+        return StoreError(
+            f"the query failed ({exc})", where=str(self.path), hint="simplify the --search text"
+        )
 
     def alert(self, id_or_prefix: str) -> dict[str, Any] | None:
         """One alert by id, or by an unambiguous id prefix (at least 4 characters)."""
@@ -133,12 +142,13 @@ class AlertReads(Connection):
         if not re.fullmatch(r"[0-9a-f]{4,16}", key):
             return None
         match = f'"{key}"' if len(key) == 16 else f'"{key}"*'
-        cursor = self.db.execute(
-            "SELECT * FROM alerts WHERE num IN "
-            "(SELECT rowid FROM alert_ids WHERE alert_ids MATCH ?) LIMIT 2",
-            [match],
+        rows = list(
+            self.db.query(
+                "SELECT * FROM alerts WHERE num IN "
+                "(SELECT rowid FROM alert_ids WHERE alert_ids MATCH ?) LIMIT 2",
+                [match],
+            )
         )
-        rows = rows_of(cursor)
         if len(rows) > 1:
             raise StoreError(
                 f"alert id prefix {id_or_prefix!r} is ambiguous",
@@ -154,8 +164,7 @@ class AlertReads(Connection):
         if re.fullmatch(r"[0-9a-fA-F]{16}", key):
             row = self.alert(key)
             return [row] if row else []
-        cursor = self.db.execute(_BY_REF, [key])
-        rows = rows_of(cursor)
+        rows = list(self.db.query(_BY_REF, [key]))
         if rows:
             attach_matches(self.db.conn, rows)
             return [decode(row) for row in rows]
@@ -166,10 +175,8 @@ class AlertReads(Connection):
         """Every stored alert as (num, revision, Alert, its stored verdict), for `rematch`."""
         last = 0
         while True:
-            cursor = self.db.execute(
-                "SELECT * FROM alerts WHERE num > ? ORDER BY num LIMIT ?", [last, batch]
-            )
-            rows = rows_of(cursor)
+            sql = "SELECT * FROM alerts WHERE num > ? ORDER BY num LIMIT ?"
+            rows = list(self.db.query(sql, [last, batch]))
             if not rows:
                 return
             attach_matches(self.db.conn, rows)

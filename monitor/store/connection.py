@@ -20,7 +20,7 @@ from typing import Self
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.store.schema import MIGRATIONS, SCHEMA_VERSION, split_sql
+from monitor.store.schema import SCHEMA_VERSION, upgrade
 
 log = logging.getLogger("monitor.store")
 
@@ -100,12 +100,9 @@ class Connection:
                 where=str(self.path),
                 hint="upgrade InkWatch, or use a backup made with this version",
             )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            log.info("upgrading %s to schema version %d", self.path, version)
+        if current < SCHEMA_VERSION:
             with self.transaction():
-                for statement in split_sql(MIGRATIONS[version - 1]):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {version}")
+                upgrade(self.db, current)
         return SCHEMA_VERSION
 
     @contextmanager

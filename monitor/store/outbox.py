@@ -11,7 +11,7 @@ from typing import Any
 
 from monitor.model import Alert, Mail, Match, Severity, Subscriber, Verdict
 from monitor.store.connection import Connection, stamp, utcnow
-from monitor.store.rows import alert_of, attach_matches, rows_of
+from monitor.store.rows import alert_of, attach_matches
 from monitor.store.subscribers import subscriber_of
 
 
@@ -117,16 +117,14 @@ class Outbox(Connection):
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        cursor = self.db.execute(
+        rows = self.db.query(
             f"SELECT o.id AS outbox_id, o.revision AS outbox_revision, o.updated AS is_update, "
             f"o.attempts, o.failing_since, {_SUBSCRIBER_COLUMNS}, a.* "
             f"FROM outbox o JOIN alerts a ON a.num = o.alert "
             f"JOIN subscribers s ON s.id = o.subscriber WHERE o.id IN ({marks}) ORDER BY o.id",
             list(ids),
         )
-        rows = rows_of(cursor)
-        attach_matches(self.db.conn, rows)
-        return [_item_of(row) for row in rows]
+        return [_item_of(row) for row in attach_matches(self.db.conn, list(rows))]
 
     def mark_sent(self, outbox_id: int, message_id: str, now: str | None = None) -> None:
         self.db.execute(
@@ -153,13 +151,13 @@ class Outbox(Connection):
 
     def expired_rows(self, after: int) -> list[dict[str, Any]]:
         """Rows given up for failing too long, with id above ``after`` (oldest first)."""
-        cursor = self.db.execute(
+        rows = self.db.query(
             "SELECT o.id, o.failing_since, o.last_error, s.email, a.title FROM outbox o "
             "JOIN alerts a ON a.num = o.alert JOIN subscribers s ON s.id = o.subscriber "
             "WHERE o.expired = 1 AND o.state = 'failed' AND o.id > ? ORDER BY o.id",
             [after],
         )
-        return rows_of(cursor)
+        return list(rows)
 
     def requeue(self, now: str, *, failed: bool = False) -> int:
         """Waiting rows become due ``now``; with ``failed``, failed rows go back in the
@@ -179,13 +177,13 @@ class Outbox(Connection):
 
     def outbox(self, states: Sequence[str] = ("pending", "sending", "failed")) -> list[dict]:
         marks = ",".join("?" * len(states))
-        cursor = self.db.execute(
+        rows = self.db.query(
             f"SELECT o.id, o.state, o.attempts, o.last_error, o.next_attempt, o.revision, "
             f"s.email, a.id AS alert_id, a.title FROM outbox o JOIN alerts a ON a.num = o.alert "
             f"JOIN subscribers s ON s.id = o.subscriber WHERE o.state IN ({marks}) ORDER BY o.id",
             list(states),
         )
-        return rows_of(cursor)
+        return list(rows)
 
     def outbox_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())

@@ -130,13 +130,7 @@ _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 8, 10
 _SQLITE_FULL, _SQLITE_CANTOPEN = 13, 14
 
 
-def rows_of(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    """A cursor's rows as dicts keyed by column name."""
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor]
-
-
-def attach_matches(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+def attach_matches(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each row gains ``matches``: what matching found in its current revision."""
     found: dict[tuple[int, int], list[dict[str, str]]] = {}
     for start in range(0, len(rows), CHUNK):
@@ -152,3 +146,4 @@ def attach_matches(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None
             found.setdefault((num, revision), []).append(entry)
     for row in rows:
         row["matches"] = found.get((row["num"], row["revision"]), [])
+    return rows

@@ -1,8 +1,20 @@
-"""The schema of alerts.db: one entry per version, applied in order, never edited."""
+"""The schema of alerts.db: one entry per version, applied in order, never edited.
+
+sqlite-utils' ``Migrations`` records each applied step in ``_sqlite_migrations``; the
+schema version is also kept in SQLite's ``user_version``, which every InkWatch reads first
+(a database from a newer InkWatch is refused) and which databases from before the
+migration table carry alone: their steps are recorded as applied when first opened.
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Callable
+
+from sqlite_utils import Database, Migrations
+
+log = logging.getLogger("monitor.store")
 
 # The public id (a hash of source and ref, see model.alert_id) is looked up through
 # alert_ids, a small FTS5 index: FTS5 buffers and merges its keys like an LSM tree, so it
@@ -230,6 +242,40 @@ MIGRATIONS: tuple[str, ...] = (
     SCHEMA_REMATCH_RISES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# The name each step is recorded under (one per entry of MIGRATIONS, in order).
+STEP_NAMES = (
+    "001_alerts",
+    "002_matches",
+    "003_subscribers_outbox",
+    "004_fts_without_sizes",
+    "005_outbox_lifetime",
+    "006_fetch_state",
+    "007_rematch_rises",
+)
+STEPS = Migrations("inkwatch")
+
+
+def _step(version: int, script: str) -> Callable[[Database], None]:
+    def run(db: Database) -> None:
+        log.info("upgrading the database to schema version %d", version)
+        for statement in split_sql(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+
+    return run
+
+
+def upgrade(db: Database, current: int) -> None:
+    """Apply the steps past ``current`` (the database's ``user_version``). Call inside a
+    transaction: every step and its record are written together or not at all."""
+    applied = {step.name for step in STEPS.applied(db)}
+    if current and not applied:  # from before the migration table: its steps are done
+        STEPS.ensure_migrations_table(db)
+        db.table(STEPS.migrations_table).insert_all(
+            {"migration_set": STEPS.name, "name": name, "applied_at": f"by version {current}"}
+            for name in STEP_NAMES[:current]
+        )
+    STEPS.apply(db)
 
 
 def split_sql(script: str) -> list[str]:
@@ -241,3 +287,7 @@ def split_sql(script: str) -> list[str]:
             statements.append(buffer.strip())
             buffer = ""
     return statements
+
+
+for _version, (_name, _script) in enumerate(zip(STEP_NAMES, MIGRATIONS, strict=True), start=1):
+    STEPS(name=_name)(_step(_version, _script))

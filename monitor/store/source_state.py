@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.store.connection import Connection, utcnow
-from monitor.store.rows import CHUNK, rows_of
+from monitor.store.rows import CHUNK
 
 
 class SourceStates(Connection):
@@ -14,17 +14,14 @@ class SourceStates(Connection):
 
     def source_state(self, source: str) -> dict[str, Any]:
         """How the source's runs went (a source never run gets the column defaults)."""
-        cursor = self.db.execute("SELECT * FROM source_state WHERE source = ?", [source])
-        columns = [c[0] for c in cursor.description]
-        row = cursor.fetchone()
-        if row is None:
-            state = dict.fromkeys(columns)
-            state.update(source=source, consecutive_failures=0, items_max=0)
-            return state
-        return dict(zip(columns, row, strict=True))
+        for row in self.db.query("SELECT * FROM source_state WHERE source = ?", [source]):
+            return row
+        state: dict[str, Any] = dict.fromkeys(self.db["source_state"].columns_dict)
+        state.update(source=source, consecutive_failures=0, items_max=0)
+        return state
 
     def source_states(self) -> list[dict[str, Any]]:
-        return rows_of(self.db.execute("SELECT * FROM source_state ORDER BY source"))
+        return list(self.db.query("SELECT * FROM source_state ORDER BY source"))
 
     def advance_follow_mark(self, source: str, mark: str) -> None:
         """Remember the date of the newest followed document fetched (it only moves forward)."""

@@ -10,7 +10,7 @@ from typing import Any
 from monitor.errors import StoreError
 from monitor.model import Severity, Subscriber
 from monitor.store.connection import Connection, stamp
-from monitor.store.rows import dump_list, rows_of
+from monitor.store.rows import dump_list
 
 
 class Subscribers(Connection):
@@ -56,7 +56,7 @@ class Subscribers(Connection):
 
     def subscribers(self, *, active_only: bool = False) -> list[Subscriber]:
         sql = "SELECT * FROM subscribers" + (" WHERE paused = 0" if active_only else "")
-        return [subscriber_of(row) for row in rows_of(self.db.execute(sql + " ORDER BY id"))]
+        return [subscriber_of(row) for row in self.db.query(sql + " ORDER BY id")]
 
     def remove_subscriber(self, email: str) -> bool:
         cursor = self.db.execute("DELETE FROM subscribers WHERE email = ?", [email])
