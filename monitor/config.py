@@ -22,7 +22,7 @@ from monitor import __version__
 from monitor.addresses import normalize_address
 from monitor.errors import ConfigError
 from monitor.model import DigestSchedule, FetchPolicy, SourceConfig, SourceKind
-from monitor.tomlfile import read_toml
+from monitor.tomlfile import TomlLines, read_toml
 
 DEFAULT_CONFIG = "sources.toml"
 DEFAULT_DATABASE = "alerts.db"
@@ -118,30 +118,11 @@ class _Reader:
 
     def __init__(self, path: Path, text: str):
         self.path = path
-        self.lines = text.splitlines()
+        self.lines = TomlLines(path, text)
 
     def fail(self, table: str, key: str | None, message: str, hint: str) -> ConfigError:
-        line = self._line_of(table, key)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ConfigError(message, where=where, hint=hint)
-
-    def _line_of(self, table: str, key: str | None) -> int | None:
-        """Best-effort line number of ``key`` inside ``[table]`` (or of the header itself)."""
-        header = re.compile(
-            r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, table.split("."))) + r"\s*\]"
-        )
-        start = next((i for i, ln in enumerate(self.lines) if header.match(ln)), None)
-        if start is None:
-            return None
-        if key is None:
-            return start + 1
-        key_re = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
-        for i in range(start + 1, len(self.lines)):
-            if re.match(r"^\s*\[", self.lines[i]):
-                break
-            if key_re.match(self.lines[i]):
-                return i + 1
-        return start + 1
+        """A ConfigError at the line of ``key`` in ``[table]`` (or of the header itself)."""
+        return self.lines.error(message, hint, table=table, key=key)
 
     def table(self, data: Mapping[str, Any], table: str, allowed: Mapping[str, Any]) -> dict:
         """Check that ``data`` only has ``allowed`` keys with the default's type; fill defaults."""

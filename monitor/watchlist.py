@@ -17,7 +17,7 @@ from typing import Any
 from monitor.errors import ConfigError
 from monitor.model import CONTAMINANT_CLASSES, Brand, Contaminant, Lot, Scope, Watchlist
 from monitor.text.cas import cas_check_digit
-from monitor.tomlfile import read_toml
+from monitor.tomlfile import TomlLines, read_toml
 
 DEFAULT_WATCHLIST = "watchlist.toml"
 
@@ -35,7 +35,6 @@ REQUIRED_KEYS: Mapping[str, tuple[str, ...]] = {
 SCOPE_KEYS: Mapping[str, Any] = {"include": [], "exclude": []}
 TABLES = "[scope], [[brand]], [[contaminant]], [[lot]]"
 
-_HEADER = re.compile(r"^\s*\[(\[?)\s*([\w.\-\"' ]+?)\s*\]\]?\s*(?:#.*)?$")
 _CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)")
 _SCOPE_HINT = (
     'add [scope] with include = ["tattoo", "tattoo ink", …]; the default watchlist has one'
@@ -48,7 +47,7 @@ def load_watchlist(path: Path) -> Watchlist:
         path,
         missing_hint="run `inkwatch init` to write the default watchlist, or pass --watchlist PATH",
     )
-    return _build(_Lines(path, text), data)
+    return _build(TomlLines(path, text), data)
 
 
 def cas_problem(cas: str) -> tuple[str, str] | None:
@@ -72,67 +71,10 @@ def cas_problem(cas: str) -> tuple[str, str] | None:
 # -- reading the file ------------------------------------------------------------------------
 
 
-class _Lines:
-    """Where tables and keys are in the text, for error messages (tomllib gives no positions)."""
-
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.lines = text.splitlines()
-        self.headers: list[tuple[int, str, bool]] = []  # (index, table name, is [[array]])
-        for index, line in enumerate(self.lines):
-            match = _HEADER.match(line)
-            if match:
-                name = re.sub(r"[\s\"']", "", match[2])
-                self.headers.append((index, name, bool(match[1])))
-
-    def error(
-        self,
-        message: str,
-        hint: str,
-        table: str | None = None,
-        number: int | None = None,
-        key: str | None = None,
-    ) -> ConfigError:
-        """A ConfigError at the line of ``key`` in ``[table]`` or the ``number``-th [[table]]."""
-        line = self.line_of(table, number, key)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ConfigError(message, where=where, hint=hint)
-
-    def line_of(self, table: str | None, number: int | None, key: str | None) -> int | None:
-        """1-based line; ``table`` None is the top of the file, before any header."""
-        block = self._block(table, number)
-        if block is None:
-            return None
-        start, end = block
-        if key is not None:
-            pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
-            for index in range(start, end):
-                if pattern.match(self.lines[index]):
-                    return index + 1
-        return start + 1 if table is not None else None
-
-    def _block(self, table: str | None, number: int | None) -> tuple[int, int] | None:
-        """The lines from a header (or the top of the file) to the next header."""
-        starts = [index for index, _, _ in self.headers]
-        if table is None:
-            return 0, starts[0] if starts else len(self.lines)
-        found = [
-            index
-            for index, name, array in self.headers
-            if name == table and (number is None or array)
-        ]
-        position = (number or 1) - 1
-        if position >= len(found):
-            return None
-        start = found[position]
-        following = [index for index in starts if index > start]
-        return start, following[0] if following else len(self.lines)
-
-
 # -- checking what it says -------------------------------------------------------------------
 
 
-def _build(lines: _Lines, data: dict[str, Any]) -> Watchlist:
+def _build(lines: TomlLines, data: dict[str, Any]) -> Watchlist:
     _check_top(lines, data)
     brands = _entries(lines, data, "brand")
     contaminants = _entries(lines, data, "contaminant")
@@ -153,7 +95,7 @@ def _build(lines: _Lines, data: dict[str, Any]) -> Watchlist:
     )
 
 
-def _check_top(lines: _Lines, data: dict[str, Any]) -> None:
+def _check_top(lines: TomlLines, data: dict[str, Any]) -> None:
     for name, value in data.items():
         if name in ENTRY_KEYS and not isinstance(value, list):
             raise lines.error(
@@ -171,7 +113,7 @@ def _check_top(lines: _Lines, data: dict[str, Any]) -> None:
             raise _unknown_top(lines, name, value)
 
 
-def _unknown_top(lines: _Lines, name: str, value: Any) -> ConfigError:
+def _unknown_top(lines: TomlLines, name: str, value: Any) -> ConfigError:
     hint = f"allowed tables: {TABLES}"
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return lines.error(f"unknown table [[{name}]]", hint, name, 1)
@@ -180,11 +122,11 @@ def _unknown_top(lines: _Lines, name: str, value: Any) -> ConfigError:
     return lines.error(f"unknown key '{name}' at the top of the file", hint, None, None, name)
 
 
-def _entries(lines: _Lines, data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+def _entries(lines: TomlLines, data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [_entry(lines, kind, number, raw) for number, raw in enumerate(data.get(kind, []), 1)]
 
 
-def _entry(lines: _Lines, kind: str, number: int, raw: Any) -> dict[str, Any]:
+def _entry(lines: TomlLines, kind: str, number: int, raw: Any) -> dict[str, Any]:
     """One [[kind]] entry, checked, with defaults filled in and text trimmed."""
     ref = f"{kind}[{number}]"
     if not isinstance(raw, dict):  # an inline `brand = [...]` at the top of the file
@@ -218,7 +160,7 @@ def _entry(lines: _Lines, kind: str, number: int, raw: Any) -> dict[str, Any]:
 
 
 def _checked_value(
-    lines: _Lines, path: str, default: Any, value: Any, place: tuple[str, int | None, str]
+    lines: TomlLines, path: str, default: Any, value: Any, place: tuple[str, int | None, str]
 ) -> Any:
     """``value`` if it has the type of ``default``, trimmed; an error names ``path``."""
     table, number, key = place
@@ -247,7 +189,7 @@ def _checked_value(
     return value
 
 
-def _check_contaminant(lines: _Lines, number: int, entry: dict[str, Any]) -> None:
+def _check_contaminant(lines: TomlLines, number: int, entry: dict[str, Any]) -> None:
     if entry["class"] not in CONTAMINANT_CLASSES:
         raise lines.error(
             f"unknown class '{entry['class']}' in {_label('contaminant', number, entry)}",
@@ -266,7 +208,7 @@ def _check_contaminant(lines: _Lines, number: int, entry: dict[str, Any]) -> Non
 
 
 def _check_unique(
-    lines: _Lines, kind: str, entries: list[dict[str, Any]], keys: tuple[str, ...]
+    lines: TomlLines, kind: str, entries: list[dict[str, Any]], keys: tuple[str, ...]
 ) -> None:
     seen: dict[tuple[str, ...], int] = {}
     for number, entry in enumerate(entries, 1):
@@ -282,7 +224,7 @@ def _check_unique(
         seen[identity] = number
 
 
-def _scope(lines: _Lines, data: dict[str, Any]) -> Scope:
+def _scope(lines: TomlLines, data: dict[str, Any]) -> Scope:
     raw = data.get("scope")
     if raw is None:
         raise lines.error("no [scope] table", _SCOPE_HINT)
