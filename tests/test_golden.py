@@ -158,7 +158,7 @@ HC_QUIRKS = (
     "73167",
     "62984",
 )
-ALL_ORGANIZATIONS = {"organizations": []}
+ALL_ORGANIZATIONS: dict[str, Any] = {"organizations": []}
 
 
 def eu_report(name: str, rid: int) -> Case:
