@@ -1,17 +1,18 @@
-"""Golden-file checks shared by the source tests.
+"""Golden files: what a parser must give for one payload, and how to compare or rewrite it.
 
-A golden file holds what a parser must give for one payload, normalized: every ``Alert``
-field but ``raw``, ``published`` in ISO 8601, tuples as lists, and a ``Skipped`` record as
+A golden file holds the parser's output normalized: every ``Alert`` field but ``raw``,
+``published`` in ISO 8601, tuples as lists, and a ``Skipped`` record as
 ``{"skipped": ref, "reason": ...}``. Two layouts are in use:
 
-- a plain list of those entries (the payload is named by the test module);
-- a spec, ``{"sample": ..., <how to parse it>, "alerts": [...]}``, where the file itself
-  says which payload to parse; :func:`read_spec` loads it and ``check(..., spec=spec)``
-  compares against (and regenerates) its ``"alerts"``, keeping the other keys as they are.
+- a plain list of those entries;
+- a spec, ``{"sample": ..., "options": ..., "nids": ..., "alerts": [...]}``, a file that also
+  records its input; :func:`check` compares its ``"alerts"`` and, when regenerating, keeps its
+  other keys as they are.
 
-With ``INKWATCH_REGEN_GOLDEN=1`` :func:`check` rewrites the file from the parser's output
-and then fails the test, so a regeneration run can never pass as if it had checked anything:
-review the diff, then rerun without the variable.
+With ``INKWATCH_REGEN_GOLDEN=1`` :func:`check` writes the file from the parser's output and
+then fails the test, so a regeneration run can never pass as if it had checked anything:
+review the diff, then rerun without the variable. Which payloads are parsed, and how, is
+``tests/test_golden.py``'s table.
 
 Imported as ``from golden import ...``: ``tests/`` has no ``__init__.py`` and pytest runs in
 "prepend" import mode, which puts this directory on ``sys.path``.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,49 +59,61 @@ def normalized(item: Alert | Skipped) -> dict[str, Any]:
     return json.loads(json.dumps(data))
 
 
-def cases(folder: Path) -> list[Path]:
-    """The golden files in ``folder``, sorted, for tests parametrized over the files."""
-    return sorted(folder.glob(f"*{SUFFIX}"))
-
-
-def case_id(path: Path) -> str:
-    """The test id of a golden file: ``legacy_499.expected.json`` → ``legacy_499``."""
-    return path.name.removesuffix(SUFFIX)
-
-
-def read_spec(path: Path) -> dict[str, Any]:
-    """A spec-layout golden file: which sample to parse and how, and its ``"alerts"``."""
+def read(path: Path) -> Any:
+    """A golden file's document: a list of entries, or a spec with ``"alerts"``."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def check(
-    items: Iterable[Alert | Skipped], path: Path, *, spec: dict[str, Any] | None = None
+    items: Iterable[Alert | Skipped],
+    path: Path,
+    *,
+    about: str,
+    command: str,
+    spec: Mapping[str, Any] | None = None,
 ) -> None:
-    """Compare ``items`` field by field with the golden file at ``path``.
+    """Compare ``items`` field by field with the golden file at ``path``; fail otherwise.
 
-    Without ``spec`` the file is a plain list of entries; with it, the entries are
-    ``spec["alerts"]`` and regenerating writes ``spec`` back with new ``"alerts"``.
+    ``about`` names the source and the payload, ``command`` regenerates this one file; both
+    are in every failure. ``spec``: the keys a spec-layout file records about its input,
+    used only when regenerating a file that does not exist yet (else it is a plain list).
     """
     actual = [normalized(item) for item in items]
     if os.environ.get(REGEN_VARIABLE) == "1":
-        document = actual if spec is None else {**spec, "alerts": actual}
-        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
-        path.write_text(text, encoding="utf-8")
+        _write(path, actual, spec)
         pytest.fail(
-            f"regenerated {path}: review the diff and rerun without {REGEN_VARIABLE}",
+            f"{about}: regenerated {path}: review the diff and rerun without {REGEN_VARIABLE}",
             pytrace=False,
         )
-    expected = json.loads(path.read_text(encoding="utf-8")) if spec is None else spec["alerts"]
-    compare(actual, expected, f"{path.parent.name}/{path.name}")
+    if not path.is_file():
+        pytest.fail(f"{about}: no golden file {path}\nwrite it with: {command}", pytrace=False)
+    document = read(path)
+    expected = document["alerts"] if isinstance(document, dict) else document
+    problem = difference(actual, expected, f"{path.parent.name}/{path.name}")
+    if problem:
+        pytest.fail(
+            f"{about}\n{problem}\nif the change is intended, regenerate with: {command}",
+            pytrace=False,
+        )
 
 
-def compare(
+def _write(path: Path, actual: list[dict[str, Any]], spec: Mapping[str, Any] | None) -> None:
+    """The golden file from ``actual``; a spec-layout file keeps its other keys in order."""
+    old = read(path) if path.is_file() else spec
+    document = {**old, "alerts": actual} if isinstance(old, Mapping) else actual
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def difference(
     actual: Sequence[dict[str, Any]], expected: Sequence[dict[str, Any]], name: str
-) -> None:
-    """Assert the same entries in the same order, then the same value for every key of each."""
+) -> str | None:
+    """None when both hold the same entries in the same order with the same value for every
+    key; else what differs: the first differing ref, or up to SHOWN differing fields."""
     got_refs = [_identity(entry) for entry in actual]
     want_refs = [_identity(entry) for entry in expected]
-    assert got_refs == want_refs, _ref_difference(name, want_refs, got_refs)
+    if got_refs != want_refs:
+        return _ref_difference(name, want_refs, got_refs)
     mismatches = [
         f"{name}[{index}] {_identity(want)!r}.{key}: expected {_value(want, key)!r}, "
         f"got {_value(got, key)!r}"
@@ -108,9 +121,9 @@ def compare(
         for key in sorted(got.keys() | want.keys())
         if _value(got, key) != _value(want, key)
     ]
-    assert not mismatches, f"{name}: {len(mismatches)} field(s) differ\n" + "\n".join(
-        mismatches[:SHOWN]
-    )
+    if not mismatches:
+        return None
+    return f"{name}: {len(mismatches)} field(s) differ\n" + "\n".join(mismatches[:SHOWN])
 
 
 def _identity(entry: dict[str, Any]) -> Any:

@@ -1,10 +1,7 @@
 """EU Safety Gate weekly-report parser, tested on the real reports in the shared samples.
 
-Golden files: ``tests/fixtures/eu_safety_gate/<case>.expected.json`` name their sample and
-hold the normalized alerts (every field but ``raw``). To rewrite them after a deliberate
-parser change, run ``INKWATCH_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q
-tests/test_source_eu_safety_gate.py`` (each rewritten case fails, see ``golden.py``), review
-the diff, and rerun without the variable before committing.
+Golden files (``tests/fixtures/eu_safety_gate/<case>.expected.json``) are checked by
+tests/test_golden.py.
 """
 
 from __future__ import annotations
@@ -17,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from golden import case_id, cases, check, read_spec
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources.eu_safety_gate import parse
 
-FIXTURES = Path(__file__).parent / "fixtures" / "eu_safety_gate"
 REPORTS = (462, 499, 10000006, 10000146, 10000248, 10000250, 10000306)
 CFG = SourceConfig(
     name="eu_safety_gate",
@@ -77,20 +72,6 @@ def test_counts_of_all_seven_reports(samples: Path) -> None:
         10000250: 99,
         10000306: 48,
     }
-
-
-# --- golden files -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", cases(FIXTURES), ids=case_id)
-def test_golden(samples: Path, case: Path) -> None:
-    spec = read_spec(case)
-    check(alerts_of((samples / spec["sample"]).read_bytes()), case, spec=spec)
-
-
-def test_golden_cases_exist() -> None:
-    names = {path.name for path in cases(FIXTURES)}
-    assert {"legacy_499.expected.json", "modern_10000248.expected.json"} <= names
 
 
 # --- tattoo / PMU inks ------------------------------------------------------------------

@@ -1,10 +1,8 @@
-"""US FDA recalls: DataTables listing JSON, detail pages and RSS (golden files, bad input, HTTP).
+"""US FDA recalls: DataTables listing JSON, detail pages and RSS (bad input, HTTP).
 
 The fixtures are our own files, built from the structure documented in SOURCES.md §2 with the
 real published facts of FDA notices (see tests/fixtures/fda_recalls/README.md): no raw fda.gov
-payload was available. Regenerate the golden files after a deliberate parser change with
-``INKWATCH_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_source_fda_recalls.py``
-and review the diff.
+payload was available. Their golden files are checked by tests/test_golden.py.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from golden import check
 from pytest_httpserver import HTTPServer
 
 from monitor.errors import ParseError
@@ -47,12 +44,6 @@ AURA = "frontier-co-op-recalls-aura-cacia-lavender-milk-oat-bath-because-possibl
 ALERT_2019 = (
     "fda-advises-consumers-tattoo-artists-and-retailers-avoid-using-or-selling-certain-tattoo-inks"
 )
-
-GOLDEN_CASES = {
-    "listing": "listing.json",
-    "detail_sierra_stain": "detail_sierra_stain.html",
-    "detail_sacred_tattoo_ink": "detail_sacred_tattoo_ink.html",
-}
 
 
 def fixture(name: str) -> bytes:
@@ -117,15 +108,6 @@ def config(**options: Any) -> SourceConfig:
         interval=timedelta(hours=1),
         options=options,
     )
-
-
-# --- golden files -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
-def test_golden(case: str) -> None:
-    items = parse(fixture(GOLDEN_CASES[case]))
-    check(alerts(items), FIXTURES / f"{case}.expected.json")
 
 
 # --- 1. the listing -----------------------------------------------------------------------

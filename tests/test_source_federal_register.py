@@ -1,4 +1,4 @@
-"""Federal Register API documents: both shapes, golden files, bad input."""
+"""Federal Register API documents: both shapes, bad input (golden files: test_golden.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from golden import check
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
@@ -23,20 +22,8 @@ CFG = SourceConfig(
 SAMPLE = Path("federal_register") / "fda_tattoo_documents_derived.json"
 
 
-GOLDEN_CASES = {
-    "fda_tattoo_documents_derived": lambda samples: samples / SAMPLE,
-    "documents_api_shape": lambda samples: FIXTURES / "documents_api_shape.json",
-}
-
-
 def parse(payload: bytes) -> list[Alert | Skipped]:
     return list(federal_register.parse(payload, CFG))
-
-
-@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
-def test_golden(case: str, samples: Path) -> None:
-    items = parse(GOLDEN_CASES[case](samples).read_bytes())
-    check(items, FIXTURES / f"{case}.expected.json")
 
 
 def test_derived_sample_fields(samples: Path) -> None:

@@ -1,4 +1,4 @@
-"""The generic RSS/Atom source: golden files, filters, malformed input and speed."""
+"""The generic RSS/Atom source: filters, malformed input, speed (golden files: test_golden.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from golden import check
 
 from monitor.errors import ConfigError, ParseError
 from monitor.model import Alert, Skipped, SourceConfig
@@ -28,20 +27,6 @@ def config(**options: Any) -> SourceConfig:
         interval=timedelta(days=1),
         options=options,
     )
-
-
-GOLDEN_CASES = {
-    "own_rss": lambda samples: FIXTURES / "own_rss.xml",
-    "own_atom": lambda samples: FIXTURES / "own_atom.xml",
-    "accc_rss_excerpt": lambda samples: samples / "accc" / "rss_psa_recall_2026-08-31_excerpt.xml",
-}
-
-
-@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
-def test_golden(case: str, samples: Path) -> None:
-    payload = GOLDEN_CASES[case](samples).read_bytes()
-    items = list(feed.parse(payload, config(country="XX")))
-    check(items, FIXTURES / f"{case}.expected.json")
 
 
 def own_rss() -> bytes:

@@ -1,11 +1,7 @@
 """Health Canada open-data parser, tested on the real bulk file in the shared samples.
 
-Golden files: ``tests/fixtures/health_canada/<case>.expected.json`` name their sample, the
-source options and (optionally) the NIDs to keep, and hold the normalized alerts (every
-field but ``raw``). To rewrite them after a deliberate parser change, run
-``INKWATCH_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_source_health_canada.py``
-(each rewritten case fails, see ``golden.py``), review the diff, and rerun without the
-variable before committing.
+Golden files (``tests/fixtures/health_canada/<case>.expected.json``) are checked by
+tests/test_golden.py.
 """
 
 from __future__ import annotations
@@ -19,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from golden import case_id, cases, check, read_spec
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources.health_canada import parse
 
-FIXTURES = Path(__file__).parent / "fixtures" / "health_canada"
 FULL = "health_canada/HCRSAMOpenData_2026-08-20.json.gz"
 EXCERPT = "health_canada/canada_hcrsam_opendata_excerpt.json"
 ALL: dict[str, Any] = {"organizations": []}
@@ -123,22 +117,6 @@ def test_gzipped_payload_is_accepted(samples: Path) -> None:
 def test_byte_order_mark_is_tolerated(samples: Path) -> None:
     payload = b"\xef\xbb\xbf" + sample_bytes(samples, EXCERPT)
     assert [alert.ref for alert in alerts_of(payload, ALL)][:2] == ["82495", "82498"]
-
-
-# --- golden files -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", cases(FIXTURES), ids=case_id)
-def test_golden(samples: Path, case: Path) -> None:
-    spec = read_spec(case)
-    alerts = alerts_of(sample_bytes(samples, spec["sample"]), spec.get("options"))
-    wanted = spec.get("nids")
-    check([a for a in alerts if wanted is None or a.ref in wanted], case, spec=spec)
-
-
-def test_golden_cases_exist() -> None:
-    names = {path.name for path in cases(FIXTURES)}
-    assert {"excerpt_all.expected.json", "full_quirks.expected.json"} <= names
 
 
 # --- tattoo records ---------------------------------------------------------------------

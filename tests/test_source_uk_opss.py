@@ -1,10 +1,8 @@
-"""UK OPSS (GOV.UK Search and Content APIs): golden files, follow-ups, bad input, loopback.
+"""UK OPSS (GOV.UK Search and Content APIs): follow-ups, bad input, loopback.
 
-Golden files: ``tests/fixtures/uk_opss/<case>.expected.json`` hold the alerts and skipped
-records (not the ``Follow`` items, tested below) that ``parse`` gives for ``<case>.json``.
-To rewrite them after a deliberate parser change, run ``INKWATCH_REGEN_GOLDEN=1
-.venv/bin/python -m pytest -q tests/test_source_uk_opss.py``, review the diff, and rerun
-without the variable.
+Golden files (``tests/fixtures/uk_opss/<case>.expected.json``: the alerts and skipped records
+``parse`` gives for ``<case>.json``, not the ``Follow`` items, tested below) are checked by
+tests/test_golden.py.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from golden import case_id, cases, check
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -86,19 +83,6 @@ def notice(body: Any, **metadata: Any) -> dict[str, Any]:
         "schema_name": "specialist_document",
         "details": {"body": body, "metadata": metadata},
     }
-
-
-# --- golden files -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", cases(FIXTURES), ids=case_id)
-def test_golden(case: Path) -> None:
-    check(records(parse(fixture(case_id(case)))), case)
-
-
-def test_golden_cases_exist() -> None:
-    names = {case_id(path) for path in cases(FIXTURES)}
-    assert names == {"search_page", "search_malformed", "content_key_value", "content_header_rows"}
 
 
 # --- Search API page: preliminary alerts and follow-ups ---------------------------------
