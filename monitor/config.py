@@ -436,8 +436,10 @@ def _digest(reader: _Reader, values: dict[str, Any]) -> DigestSchedule:
     return schedule
 
 
-def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKind]) -> SourceConfig:
-    table = f"sources.{name}"
+def _source_kind(
+    reader: _Reader, table: str, name: str, data: Any, kinds: Mapping[str, SourceKind]
+) -> str:
+    """The kind of [sources.NAME]: its ``kind`` key, or NAME when that names a kind."""
     if not isinstance(data, dict):
         raise reader.fail(
             table, None, f"[{table}] must be a table", f'write it as [{table}] with kind = "…"'
@@ -457,6 +459,12 @@ def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKin
             f"unknown kind {kind_name!r} in [{table}]",
             f"use one of: {', '.join(sorted(kinds))}",
         )
+    return str(kind_name)
+
+
+def _source(reader: _Reader, name: str, data: Any, kinds: Mapping[str, SourceKind]) -> SourceConfig:
+    table = f"sources.{name}"
+    kind_name = _source_kind(reader, table, name, data, kinds)
     kind = kinds[kind_name]
     allowed = {
         "kind": kind_name,

@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import daemon, instance
 from monitor.config import default_config
+from monitor.daemon import scheduling
 from monitor.model import Alert, SourceConfig, Verdict
 from monitor.notify.transports import SmtpTransport
 from monitor.pipeline import MailSettings, store_alerts
@@ -286,7 +287,7 @@ def test_first_runs_catch_up_a_missed_run_once_and_stagger_the_overdue():
     )
     assert due["a"] == NOW + timedelta(minutes=40)
     assert due["d"] == NOW + timedelta(hours=22)
-    assert due["b"] == NOW and due["c"] == NOW + timedelta(seconds=daemon.STAGGER)
+    assert due["b"] == NOW and due["c"] == NOW + timedelta(seconds=scheduling.STAGGER)
 
 
 def test_is_due_for_cron_allows_a_little_slack():
@@ -407,19 +408,19 @@ def paused(tmp_path):
         runner = daemon.Daemon(tmp_path / "alerts.db", lambda: runtime_for(sources), watch=watch)
         with Store.open(runner.db, create=True):
             pass
-        runner._scheduler = BackgroundScheduler(timezone=UTC)
-        runner._scheduler.start(paused=True)
+        runner.schedule.scheduler = BackgroundScheduler(timezone=UTC)
+        runner.schedule.scheduler.start(paused=True)
         made.append(runner)
         return runner
 
     yield build
     for runner in made:
-        runner._scheduler.shutdown(wait=False)
-        runner._close_fetchers()
+        runner.schedule.scheduler.shutdown(wait=False)
+        runner.close_fetchers()
 
 
 def next_run(runner: daemon.Daemon, job_id: str) -> datetime:
-    return runner._scheduler.get_job(job_id).next_run_time
+    return runner.schedule.scheduler.get_job(job_id).next_run_time
 
 
 def test_after_a_step_back_every_job_is_scheduled_again_from_the_database(paused):
@@ -434,14 +435,14 @@ def test_after_a_step_back_every_job_is_scheduled_again_from_the_database(paused
         store.record_success(
             "eu", items=1, now=(real_now + timedelta(days=1, minutes=-5)).isoformat()
         )
-    runner._scheduler.add_job(
+    runner.schedule.scheduler.add_job(
         lambda: None,
         "interval",
         hours=1,
         id="source:eu",
         next_run_time=real_now + timedelta(days=1, minutes=55),  # what the old clock planned
     )
-    runner._schedule_email(runner.runtime)
+    runner.schedule.add_email(runner.runtime)
     clocks.advance(10, step=-timedelta(days=1))
 
     assert runner.check_clock() == -timedelta(days=1)
@@ -473,10 +474,10 @@ def test_a_rate_limited_or_gone_source_runs_next_when_due_not_at_its_interval(
 ):
     with LoopbackServer(answer(status, headers)) as server:
         runner = paused({"eu": hourly("eu", server.url("/feed"))})
-        runner._schedule_sources(runner.runtime.config)
+        runner.schedule.add_sources(runner.runtime.config)
         before = datetime.now(UTC)
         started = time.monotonic()
-        runner._poll_job("eu")
+        runner.poll_job("eu")
         took = time.monotonic() - started
     assert took < 2  # the worker is free at once: the wait is the next run time
     when = next_run(runner, "source:eu")
@@ -497,10 +498,10 @@ def test_run_once_skips_a_gone_source_for_a_day_and_polls_it_when_the_url_change
     polled = []
 
     class Counting(daemon.Daemon):
-        def _poll_now(self, name):
+        def poll_now(self, name):
             polled.append(self.runtime.config.sources[name].url)
 
-        def _send_now(self):
+        def send_now(self):
             pass
 
     Counting(db, lambda: runtime_for({"eu": hourly("eu", URL)})).once()
@@ -544,7 +545,7 @@ def test_json_log_lines_carry_the_run_fields(capsys, restore_logging):
 def test_four_rate_limited_sources_do_not_starve_a_fast_one(tmp_path, samples, monkeypatch):
     """Each rate-limited source asks for 60 s; with the four workers asleep in those waits
     a 1-second source ran once in a minute. Now the waits are next run times."""
-    monkeypatch.setattr(daemon, "STAGGER", 0.05)
+    monkeypatch.setattr(scheduling, "STAGGER", 0.05)
     feed = (samples / "oecd" / "rss_2026-08-21.xml").read_bytes()
     busy_asked: list[bytes] = []
     fast_after_busy = threading.Semaphore(0)
@@ -574,15 +575,15 @@ def test_four_rate_limited_sources_do_not_starve_a_fast_one(tmp_path, samples, m
         runner = daemon.Daemon(tmp_path / "alerts.db", lambda: runtime_for(every_second | busy))
         with Store.open(runner.db, create=True):
             pass
-        runner._start_scheduler()
+        runner.start_scheduler()
         try:
             for run in range(2):  # two runs at its interval once all four were rate-limited
                 assert fast_after_busy.acquire(timeout=4), f"run {run + 1} did not come"
-            jobs = {job.id: job.next_run_time for job in runner._scheduler.get_jobs()}
+            jobs = {job.id: job.next_run_time for job in runner.schedule.scheduler.get_jobs()}
         finally:
-            runner._stop.set()
-            runner._scheduler.shutdown(wait=True)
-            runner._close_fetchers()
+            runner.signals.stopping.set()
+            runner.schedule.scheduler.shutdown(wait=True)
+            runner.close_fetchers()
     assert len(busy_asked) == 4  # each asked once: deferred, not retried in a loop
     for i in range(4):
         assert jobs[f"source:busy{i}"] >= datetime.now(UTC) + timedelta(seconds=50)
@@ -610,6 +611,6 @@ def test_a_mail_server_down_for_hours_is_one_warning_not_one_a_minute(paused, ca
     )
     caplog.set_level(logging.DEBUG, logger="monitor.daemon")
     for _ in range(3):
-        runner._send_now()
+        runner.send_now()
     sends = [r for r in caplog.records if r.getMessage().startswith("email: 0 sent")]
     assert [r.levelno for r in sends] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
