@@ -31,7 +31,6 @@ from monitor.notify.render.hygiene import (
     HAZARDS_MAX,
     LIST_MAX,
     LONG_MAX,
-    LOTS_SCANNED,
     SHORT_MAX,
     SUBJECT_MAX,
     TITLE_MAX,
@@ -42,7 +41,7 @@ from monitor.notify.render.hygiene import (
     listing,
     one_line,
 )
-from monitor.notify.render.lots import lot_items, lot_notes, lot_phrase, ordered_lots
+from monitor.notify.render.lots import lot_items, lot_notes, lot_phrase, lots_total, ordered_lots
 
 _HELD_ADVICE = (
     "Take the bottles of {lots} off the shelf now, keep them apart and label them "
@@ -96,8 +95,7 @@ def alert_subject(mail: AlertMail) -> str:
     else:
         lead = notice_kind(alert)
         if lots:
-            total = len(lots) + max(0, len(alert.lots) - LOTS_SCANNED)
-            name += f" ({lot_phrase(lots, total)})"
+            name += f" ({lot_phrase(lots, lots_total(alert, lots))})"
     severity = one_line(mail.verdict.severity or "", 20).capitalize()
     hazard = main_hazard(alert, mail.verdict, mail.clinic.classes)
     parts = [severity, lead, name, hazard]

@@ -46,6 +46,11 @@ def lot_phrase(lots: Sequence[tuple[str, bool]], total: int, shown: int = 3) -> 
     return ("lot " if total == 1 else "lots ") + ", ".join(names) + more
 
 
+def lots_total(alert: Alert, lots: Sequence[tuple[str, bool]]) -> int:
+    """How many lots ``alert`` names: ``lots`` (``ordered_lots``) and those not scanned."""
+    return len(lots) + max(0, len(alert.lots) - LOTS_SCANNED)
+
+
 def lot_notes(lots: Sequence[tuple[str, bool]], clinic: Clinic) -> dict[str, str]:
     """The clinic's own note for each of its lots among ``lots`` (lot → note)."""
     notes = {lot_key(held.lot): one_line(held.note, SHORT_MAX) for held in clinic.lots}
@@ -66,7 +71,7 @@ def lot_items(
         return f"{lot} (your lot: {notes[lot]})" if lot in notes else f"{lot} (your lot)"
 
     items = [Item(shown(lot, mine), bullet=True, strong=mine) for lot, mine in lots[:LIST_MAX]]
-    total = len(lots) + max(0, len(alert.lots) - LOTS_SCANNED)
+    total = lots_total(alert, lots)
     if total > LIST_MAX:
         items.append(Item(f"and {total - LIST_MAX} more", bullet=True))
     return tuple(items)
