@@ -1,0 +1,51 @@
+"""Pure rendering: alerts in, :class:`~email.message.EmailMessage` out. No I/O.
+
+Every text from a regulator is untrusted. Header values are flattened to one line (and the
+email package refuses CR/LF on top of that), the HTML part escapes everything and links
+only plain http(s) URLs, and long fields are capped so that a broken or hostile notice
+cannot produce a huge mail.
+
+Dates: a message carries no ``Date`` header unless ``now`` is given; the transport
+(smtplib, the mbox writer) adds one when it sends, which keeps rendering repeatable.
+Message-IDs are derived from what the message is about and who gets it, so a resend of the
+same alert revision to the same person has the same Message-ID and can be recognised.
+
+Messages use :data:`~monitor.notify.render.headers.POLICY`: ``policy.default`` that never
+refolds the headers InkWatch folds itself (Message-ID, List-Unsubscribe…), so a long
+unsubscribe URL is not turned into encoded words. Serialize with ``msg.as_bytes()``; for CRLF
+line endings use ``msg.as_bytes(policy=msg.policy.clone(linesep="\\r\\n"))``.
+
+One module per job:
+
+- :mod:`.hygiene`: text made fit for a mail (one line, paragraphs, links) and every cap;
+- :mod:`.headers`: the recipient, Message-IDs, safe header values, the checks every mail passes;
+- :mod:`.body`: a body as data, written as plain text and HTML; greeting and footer;
+- :mod:`.facts`: what a mail says about one alert (kind of notice, label, main hazard…);
+- :mod:`.lots`: an alert's lots, the clinic's first, compared by :func:`.lots.lot_key`;
+- :mod:`.alert`: the mail about one alert; :mod:`.digest`: a period's alerts in one mail;
+- :mod:`.notices`: the operator's notices and the test email.
+
+Other modules use the names below.
+"""
+
+from monitor.notify.render.alert import alert_subject, render_alert
+from monitor.notify.render.digest import render_digest
+from monitor.notify.render.facts import AlertMail, Clinic
+from monitor.notify.render.headers import Recipient, digest_message_id, header_text, message_id
+from monitor.notify.render.hygiene import SUBJECT_MAX
+from monitor.notify.render.notices import render_notice, render_test
+
+__all__ = [
+    "SUBJECT_MAX",
+    "AlertMail",
+    "Clinic",
+    "Recipient",
+    "alert_subject",
+    "digest_message_id",
+    "header_text",
+    "message_id",
+    "render_alert",
+    "render_digest",
+    "render_notice",
+    "render_test",
+]
