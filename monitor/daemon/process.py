@@ -85,7 +85,7 @@ class Daemon:
         """Poll each enabled source that is due (``everything``: all of them), then send."""
         with InstanceLock(self.db):
             now = datetime.now(UTC)
-            with Store.open(self.db, create=True, digests=self._digests()) as store:
+            with Store.open(self.db, create=True) as store:
                 states = {s["source"]: s for s in store.source_states()}
             reports = []
             for cfg in self.runtime.config.enabled_sources():
@@ -203,9 +203,11 @@ class Daemon:
         cfg = runtime.config.sources.get(name)
         if cfg is None:
             return None
-        options = RunOptions(judge=runtime.judge, should_stop=self.signals.stopping.is_set)
+        options = RunOptions(
+            judge=runtime.judge, digests=self._digests(), should_stop=self.signals.stopping.is_set
+        )
         try:
-            with Store.open(self.db, digests=self._digests()) as store:
+            with Store.open(self.db) as store:
                 report = run_source(cfg, store, fetcher, options)
         except Interrupted:
             log.info("%s: stopped at a safe point; the rest waits for the next start", name)
