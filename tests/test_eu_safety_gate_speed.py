@@ -12,7 +12,7 @@ import itertools
 import pytest
 
 from monitor.sources import eu_safety_gate as sg
-from monitor.sources._text import clean, cut_at_tag, is_missing, strip_tags, value
+from monitor.text.clean import clean, cut_at_tag, is_missing, strip_tags, value
 
 PIECES = [
     "",

@@ -1,5 +1,5 @@
-"""Imports point downstream only (STYLE.md): errors ← model ← {config, fetch, sources, store,
-match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails here."""
+"""Imports point downstream only (STYLE.md): errors ← model ← text ← {config, fetch, sources,
+store, match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails here."""
 
 from __future__ import annotations
 
@@ -13,19 +13,19 @@ LAYERS = {
     "model": 1,
     "tomlfile": 1,
     "addresses": 1,
-    "text": 1,
-    "config": 2,
-    "watchlist": 2,
-    "fetch": 2,
-    "sources": 2,
-    "store": 2,
-    "instance": 2,
-    "match": 2,
-    "notify": 2,
-    "pipeline": 3,
-    "daemon": 4,
-    "cli": 5,
-    "__main__": 6,
+    "text": 2,
+    "config": 3,
+    "watchlist": 3,
+    "fetch": 3,
+    "sources": 3,
+    "store": 3,
+    "instance": 3,
+    "match": 3,
+    "notify": 3,
+    "pipeline": 4,
+    "daemon": 5,
+    "cli": 6,
+    "__main__": 7,
 }
 
 
@@ -101,6 +101,19 @@ def test_modules_of_one_layer_keep_to_their_job() -> None:
         for line, name in monitor_imports(path):
             if name.startswith(banned):
                 problems.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
+    assert problems == []
+
+
+def test_text_leans_on_the_model_only() -> None:
+    """What sources and the matcher share about regulators' text (cleaning, dates, lots,
+    CAS and CI notation) imports nothing of the monitor but errors, the model and itself."""
+    allowed = ("errors", "model", "text")
+    problems = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+        for path in sorted((PACKAGE / "text").rglob("*.py"))
+        for line, name in monitor_imports(path)
+        if top_part(name) not in allowed
+    ]
     assert problems == []
 
 

@@ -22,16 +22,8 @@ from typing import Any
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
-from monitor.sources._text import (
-    MISSING,
-    clean,
-    cut_at_tag,
-    is_missing,
-    strip_tags,
-    unique,
-    utc_midnight,
-    value,
-)
+from monitor.text.clean import MISSING, clean, cut_at_tag, is_missing, strip_tags, unique, value
+from monitor.text.dates import utc_midnight
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from bs4 import BeautifulSoup, Tag
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._feedutil import decode_json
-from monitor.sources._text import clean, space_sentences, strip_tags, unique, value
+from monitor.text.clean import clean, space_sentences, strip_tags, unique, value
 
 log = logging.getLogger(__name__)
 

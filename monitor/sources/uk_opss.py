@@ -31,8 +31,9 @@ from bs4 import BeautifulSoup, Tag
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
-from monitor.sources._feedutil import iso_to_utc, load_json
-from monitor.sources._text import clean, unique, value
+from monitor.sources._feedutil import load_json
+from monitor.text.clean import clean, unique, value
+from monitor.text.dates import iso_to_utc
 
 log = logging.getLogger(__name__)
 
