@@ -4,16 +4,10 @@ watchlist, and the rules that turn what it finds into a :class:`Verdict`.
 Pure: no I/O, no database, no clock. Build a :class:`Matcher` once per watchlist and call
 :meth:`Matcher.classify` for each alert.
 
-Normalization (:func:`normalize`) turns any text into lower-case words separated by single
-spaces: NFKC compatibility folding (done as NFKD, the same folding kept decomposed so that
-accents can be dropped), zero-width characters removed, Cyrillic and Greek look-alikes
-folded to Latin, case folded, accents stripped, and every run of anything that is not a
-letter or digit (punctuation, brackets, apostrophes, hyphens of any kind, spaces) turned
-into one space. So "benzo(a)pyrene" and "benzo[a]pyrene" both read "benzo a pyrene",
-"3,3’-Dichlorobenzidine" reads "3 3 dichlorobenzidine" and "CAS: 50‑32‑8" reads
-"cas 50 32 8". Watchlist terms go through the same function and are padded with one space
-on each side, so the automaton only finds whole words: "nem" is not found in "cinema",
-"solid" not in "solidify".
+Alert texts and watchlist terms go through the same normalization
+(:func:`monitor.text.words.normalize`: lower-case words separated by single spaces), and
+terms are padded with one space on each side, so the automaton only finds whole words:
+"nem" is not found in "cinema", "solid" not in "solidify".
 
 Notation variants are generated on the pattern side, once, rather than guessed in every
 alert: a CAS number also matches with spaces or any dash; a Colour Index number matches
@@ -44,7 +38,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,192 +46,13 @@ from typing import Final
 import ahocorasick_rs
 
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Severity, Verdict, Watchlist
-from monitor.text.cas import cas_is_valid
+from monitor.text.cas import cas_numbers
+from monitor.text.pigments import ci_variants
+from monitor.text.words import DASHES, SEP, fold, normalize, normalize_with_offsets, squeezed
 
 log = logging.getLogger(__name__)
 
-# -- characters ----------------------------------------------------------------------------
-
-_SEP = "\x1e"  # between an alert's fields in the joined text; survives normalization
-_JOIN = f" {_SEP} "
-# Look-alikes, case kept (folding happens after): Cyrillic then Greek, each with its Latin twin.
-_LOOK_ALIKES = (
-    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425"
-    "\u0405\u0406\u0408\u04ae\u04ba\u051a\u051c\u04c0"
-    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0455\u0456\u0458\u0501\u04bb"
-    "\u051b\u051d\u04cf\u04af\u043a"
-    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7"
-    "\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c5\u03c7\u03b3"
-)
-_LATIN_TWINS = (
-    "ABEKMHOPCTYX" "SIJYHQWI" "aeopcyxsijdh" "qwlyk" "ABEZHIKMNOPTYX" "aeikvopuxy"
-)  # fmt: skip
-_TO_LATIN = dict(zip(_LOOK_ALIKES, _LATIN_TWINS, strict=True))
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-# Per byte of UTF-8: ASCII capitals become lower case (so pure-ASCII text needs no
-# str.lower() pass), every other ASCII byte that is not a digit, a lower-case letter or the
-# field separator ends a word and becomes a space; bytes of UTF-8 sequences (0x80 and up)
-# are letters by then and stay.
-_WORD_BYTES = bytes(
-    byte if byte >= 0x80 or byte == ord(_SEP) or chr(byte) in "0123456789abcdefghijklmnopqrstuvwxyz"
-    else byte + 32 if chr(byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    else ord(" ")
-    for byte in range(256)
-)  # fmt: skip
-
-
-def _fold_run(run: re.Match[str]) -> str:
-    return _fold_chars(run.group())
-
-
-@lru_cache(maxsize=4096)
-def _fold_chars(run: str) -> str:
-    """One run of non-ASCII characters (after NFKD): look-alikes become Latin, letters and
-    digits stay, accents and invisible format characters (zero-width space, soft hyphen,
-    joiners, direction marks) go, anything else becomes a space."""
-    chars = []
-    for char in run:
-        if char in _TO_LATIN:
-            chars.append(_TO_LATIN[char])
-        elif char.isalnum():
-            chars.append(char)
-        elif unicodedata.category(char) not in _DROPPED_CATEGORIES:
-            chars.append(" ")
-    return "".join(chars)
-
-
-_DROPPED_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
-# The non-ASCII characters regulators' texts hold most (em dash: the Safety Gate title
-# joiner; curly apostrophe; en dash; no-break space): each is a word gap either way. A
-# spaced dash becomes one space rather than three, which :func:`_words` would have to
-# squeeze again.
-_COMMON_GAPS = (" \u2014 ", "\u2014", "\u2019", " \u2013 ", "\u2013", "\u00a0")
-
-
-def _fold(text: str) -> str:
-    """Everything but the word split: compatibility forms, accents, invisibles,
-    look-alikes, non-ASCII punctuation, case. Character by character (but for how many
-    spaces a gap leaves), which is what lets :func:`normalize_with_offsets` keep offsets."""
-    if text.isascii():
-        return text.lower()
-    for gap in _COMMON_GAPS:  # a cheap way out of the slow path for most texts
-        if gap in text:
-            text = text.replace(gap, " ")
-            if text.isascii():  # O(1): CPython keeps the flag
-                return text.lower()
-    text = _NON_ASCII.sub(_fold_run, unicodedata.normalize("NFKD", text))
-    return text.lower() if text.isascii() else text.casefold()
-
-
-def _words(folded: str) -> str:
-    """Folded text as words separated by single spaces (a space at either end stays).
-    ASCII capitals are lowered on the way, so pure-ASCII text needs no :func:`_fold`."""
-    return _squeezed(folded.encode()).decode()
-
-
-def _squeezed(utf8: bytes) -> bytes:
-    """:func:`_words` on UTF-8: the automaton searches bytes."""
-    spaced = utf8.translate(_WORD_BYTES)
-    # Most gaps are one space or two (", " and ". "): one split and join, a little faster
-    # than replace(), takes the pairs; the loop is for longer runs (" - ", "). ").
-    spaced = b" ".join(spaced.split(b"  "))
-    while spaced.find(b"  ") >= 0:  # not `in`: bytes.__contains__ tries int() first
-        spaced = spaced.replace(b"  ", b" ")
-    return spaced
-
-
-def normalize(text: str) -> str:
-    """Lower-case words separated by single spaces; see the module docstring for the rules.
-
-    >>> normalize("Benzo[a]pyrene, CAS No. 50‑32‑8")
-    'benzo a pyrene cas no 50 32 8'
-    """
-    return _words(_fold(text.replace(_SEP, " "))).strip()
-
-
-def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
-    """``normalize(text)`` and, for each of its characters, the index in ``text`` it came from.
-
-    Slow (a Python loop per character): used only to quote a hit that a plain search of
-    the original field cannot find.
-    """
-    chars: list[str] = []
-    offsets: list[int] = []
-    for index, char in enumerate(text.replace(_SEP, " ")):
-        for out in _fold(char):
-            if out.isalnum():
-                chars.append(out)
-                offsets.append(index)
-            elif chars and chars[-1] != " ":
-                chars.append(" ")
-                offsets.append(index)
-    if chars and chars[-1] == " ":
-        chars.pop()
-        offsets.pop()
-    return "".join(chars), offsets
-
-
-# -- notations: CAS, Colour Index, pigment names --------------------------------------------
-
-_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_CAS = re.compile(
-    rf"(?<![\w.])(\d{{2,7}})\s*[{_DASHES}\s]\s*(\d{{2}})\s*[{_DASHES}\s]\s*(\d)(?!\w)"
-)
-_CI = re.compile(r"(?:c\.?\s*i\.?|colou?r\s+index)\s*(?:no\.?|number|#)?\s*(\d{5})", re.I)
-_PIGMENT_COLOURS = {
-    "blue": "b",
-    "green": "g",
-    "yellow": "y",
-    "red": "r",
-    "orange": "o",
-    "violet": "v",
-    "brown": "br",
-    "black": "bk",
-    "white": "w",
-}
-_PIGMENT_NAME = re.compile(
-    r"pigment\s+(" + "|".join(_PIGMENT_COLOURS) + r")\s*(\d+(?:\s*[:.]\s*\d+)?)", re.I
-)
-_PIGMENT_CODE = re.compile(
-    r"p\.?\s*(" + "|".join(sorted(set(_PIGMENT_COLOURS.values()), key=len, reverse=True))
-    + r")\.?\s*(\d+(?:\s*[:.]\s*\d+)?)",
-    re.I,
-)  # fmt: skip
-
-
-def cas_numbers(text: str) -> list[str]:
-    """CAS registry numbers written in ``text``, canonical ("50-32-8") and check-digit valid.
-
-    Finds "50-32-8", "50 32 8", "CAS No. 50-32-8" and "CAS: 50‑32‑8" (any dash).
-    """
-    folded = unicodedata.normalize("NFKC", text)
-    found = (f"{a}-{b}-{c}" for a, b, c in _CAS.findall(folded))
-    return list(dict.fromkeys(cas for cas in found if cas_is_valid(cas)))
-
-
-def ci_variants(text: str) -> list[str]:
-    """The ways a Colour Index number ("CI 74160") or pigment name ("Pigment Blue 15:3",
-    "PB15:3") is written; empty when ``text`` is neither."""
-    ci = _CI.fullmatch(text.strip())
-    if ci:
-        number = ci[1]
-        prefixes = ("CI", "C.I.", "Colour Index", "Color Index")
-        written = [f"{p}{m} {number}" for p in prefixes for m in ("", " No.", " number")]
-        return [*written, f"CI{number}"]
-    pigment = _PIGMENT_NAME.fullmatch(text.strip()) or _PIGMENT_CODE.fullmatch(text.strip())
-    if not pigment:
-        return []
-    colour, number = pigment[1].lower(), re.sub(r"\s", "", pigment[2])
-    code = _PIGMENT_COLOURS.get(colour, colour)
-    name = next(full for full, short in _PIGMENT_COLOURS.items() if short == code)
-    dotted = ".".join(code.upper()) + "."
-    return [
-        f"Pigment {name.title()} {number}",
-        f"P{code.upper()} {number}",
-        f"P{code.upper()}{number}",
-        f"P.{dotted} {number}",
-    ]
-
+_JOIN = f" {SEP} "  # between an alert's fields in the joined text
 
 # -- lots ----------------------------------------------------------------------------------
 
@@ -257,7 +71,7 @@ _CLINIC_ALL_LOTS = {normalize(p) for p in _ALL_LOTS_PHRASES} | {"all", "any", "a
 _LABEL_NUMBER = r"(?:\s*(?:numbers?|nos?|nrs?|codes?)(?=[\s.:#]))?"
 _LOT_LABEL = re.compile(rf"^\s*(?:(?:lot|batch)(?:e?s)?(?![a-z]){_LABEL_NUMBER}|#)[\s#:.\-]*", re.I)
 # a lot code: letters and digits, at least one digit, maybe joined by / . or a dash
-_CODE = rf"(?=[A-Za-z0-9/.{_DASHES}]*\d)[A-Za-z0-9](?:[A-Za-z0-9]|[/.{_DASHES}](?=[A-Za-z0-9]))*"
+_CODE = rf"(?=[A-Za-z0-9/.{DASHES}]*\d)[A-Za-z0-9](?:[A-Za-z0-9]|[/.{DASHES}](?=[A-Za-z0-9]))*"
 _CODE_GAP = r"(?:\s*[,;&]\s*(?:and\s+)?|\s+/\s+|\s+and\s+)"
 _CODE_GAPS = re.compile(_CODE_GAP)
 _LOT_MENTION = re.compile(
@@ -277,7 +91,7 @@ def normalize_lot(lot: str) -> str:
     """
     if lot.strip() == ALL_LOTS or normalize(lot) in _CLINIC_ALL_LOTS:
         return ALL_LOTS
-    folded = _fold(lot)
+    folded = fold(lot)
     return _NOT_ALNUM.sub("", _LOT_LABEL.sub("", folded, count=1)).upper()
 
 
@@ -355,15 +169,15 @@ class _AlertText:
 
     names: tuple[str, ...]
     texts: list[str]
-    normalized: str  # each field's words padded with a space each side, joined by _SEP
+    normalized: str  # each field's words padded with a space each side, joined by SEP
 
     def start(self, at: int) -> int:
         """Where the field holding index ``at`` of ``normalized`` begins there."""
-        return self.normalized.rfind(_SEP, 0, at) + 1
+        return self.normalized.rfind(SEP, 0, at) + 1
 
     def parts(self) -> list[str]:
         """Each field's normalized words, padded with a space each side."""
-        return self.normalized.split(_SEP)
+        return self.normalized.split(SEP)
 
 
 @lru_cache(maxsize=1024)
@@ -394,18 +208,18 @@ def _alert_fields(alert: Alert) -> tuple[tuple[str, ...], list[str], bytes]:
     parts = texts
     if not texts[0].isascii():  # O(1): CPython keeps the flag
         parts = texts.copy()  # keep the original title for quoting
-        parts[0] = _fold(texts[0])  # the usual suspect: an em dash in a Safety Gate title
+        parts[0] = fold(texts[0])  # the usual suspect: an em dash in a Safety Gate title
     # A quick look for a field that holds the separator itself (read as a gap): after the
     # title's fold most often all ASCII, which joins and searches fastest. (If so, the
     # fields are folded again below, one by one.)
-    if _SEP in "".join(parts):
-        texts = parts = [text.replace(_SEP, " ") for text in texts]
+    if SEP in "".join(parts):
+        texts = parts = [text.replace(SEP, " ") for text in texts]
     joined = _JOIN.join(parts)
     if not joined.isascii():
-        joined = _JOIN.join([text if text.isascii() else _fold(text) for text in texts])
+        joined = _JOIN.join([text if text.isascii() else fold(text) for text in texts])
         if not joined.isascii():
             joined = joined.lower()  # as _fold lowers, for what its casefold() leaves
-    return names, texts, _squeezed(f" {joined} ".encode())
+    return names, texts, squeezed(f" {joined} ".encode())
 
 
 def _plural_forms(word: str) -> list[str]:
@@ -616,7 +430,7 @@ def _quote_words(original: str, words: str) -> str:
             quoted = original[at:end]
             if quoted and (quoted.lower() == words or _normalized(quoted) == words):
                 while end < len(original) and not original[end].isascii():
-                    if _fold(original[end]):
+                    if fold(original[end]):
                         break
                     end += 1  # an accent or invisible character closing the last word
                 return original[at:end]
@@ -726,7 +540,7 @@ class Matcher:
             log.debug("matcher: cannot map %r back into %r", words, original)
             return words
         first, last = offsets[relative], offsets[relative + len(words) - 1] + 1
-        while last < len(original) and not _fold(original[last]):  # trailing accents
+        while last < len(original) and not fold(original[last]):  # trailing accents
             last += 1
         return original[first:last]
 

@@ -11,15 +11,13 @@ from monitor.match import (
     ALL_LOTS,
     Matcher,
     _HeldLot,
-    cas_numbers,
-    ci_variants,
     lots_in,
-    normalize,
     normalize_lot,
-    normalize_with_offsets,
 )
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Scope, Verdict, Watchlist
-from monitor.text.cas import cas_is_valid
+from monitor.text.cas import cas_is_valid, cas_numbers
+from monitor.text.pigments import ci_variants
+from monitor.text.words import normalize, normalize_with_offsets
 
 SCOPE = Scope(
     include=(

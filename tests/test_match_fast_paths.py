@@ -12,15 +12,13 @@ import pytest
 from test_match import WATCHLIST, alert
 
 from monitor.match import (
-    _SEP,
-    _TO_LATIN,
     Matcher,
     _alert_fields,
     _quote_words,
-    normalize,
     normalize_lot,
 )
 from monitor.model import Alert, Brand, Scope, Watchlist
+from monitor.text.words import SEP, TO_LATIN, normalize
 
 # -- the alert's normalized text -------------------------------------------------------------
 
@@ -33,7 +31,7 @@ def plain_fold(text: str) -> str:
     chars = []
     for char in unicodedata.normalize("NFKD", text):
         if char.isascii() or char.isalnum():
-            chars.append(_TO_LATIN.get(char, char))
+            chars.append(TO_LATIN.get(char, char))
         elif unicodedata.category(char) not in ("Mn", "Mc", "Me", "Cf"):
             chars.append(" ")
     folded = "".join(chars)
@@ -51,8 +49,8 @@ def plain_words(alert: Alert) -> str:
         alert.summary,
         *alert.hazards,
     ]
-    folded = [plain_fold(text.replace(_SEP, " ")) for text in texts]
-    joined = f" {f' {_SEP} '.join(folded)} ".lower()
+    folded = [plain_fold(text.replace(SEP, " ")) for text in texts]
+    joined = f" {f' {SEP} '.join(folded)} ".lower()
     return re.sub(" +", " ", _ASCII_GAP.sub(" ", joined))
 
 
@@ -222,7 +220,7 @@ def test_scan_spans_point_into_the_normalized_text(matcher: Matcher, place: str)
     assert words == {"scope": ["pmu"], "brand": ["dynamic color"], "contaminant": ["nickel", "ni"]}
     for hits in found.values():
         for field, start, _, _ in hits:
-            assert normalized[:start].count(_SEP) == field
+            assert normalized[:start].count(SEP) == field
 
 
 def test_scan_keeps_the_longest_hit_of_a_kind(matcher: Matcher) -> None:
