@@ -47,61 +47,22 @@ import ahocorasick_rs
 
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Severity, Verdict, Watchlist
 from monitor.text.cas import cas_numbers
+from monitor.text.lots import (
+    ALL_LOTS,
+    ALL_LOTS_PHRASES,
+    find_lots,
+    lot_keys,
+    normalize_lot,
+    split_lot_list,
+)
 from monitor.text.pigments import ci_variants
-from monitor.text.words import DASHES, SEP, fold, normalize, normalize_with_offsets, squeezed
+from monitor.text.words import SEP, fold, normalize, normalize_with_offsets, squeezed
 
 log = logging.getLogger(__name__)
 
 _JOIN = f" {SEP} "  # between an alert's fields in the joined text
 
-# -- lots ----------------------------------------------------------------------------------
-
-ALL_LOTS = "*"
-_ALL_LOTS_PHRASES = (
-    "all lots",
-    "all batches",
-    "all lot numbers",
-    "all batch numbers",
-    "all lot codes",
-    "every lot",
-    "every batch",
-    "all production lots",
-)
-_CLINIC_ALL_LOTS = {normalize(p) for p in _ALL_LOTS_PHRASES} | {"all", "any", "any lot"}
-_LABEL_NUMBER = r"(?:\s*(?:numbers?|nos?|nrs?|codes?)(?=[\s.:#]))?"
-_LOT_LABEL = re.compile(rf"^\s*(?:(?:lot|batch)(?:e?s)?(?![a-z]){_LABEL_NUMBER}|#)[\s#:.\-]*", re.I)
-# a lot code: letters and digits, at least one digit, maybe joined by / . or a dash
-_CODE = rf"(?=[A-Za-z0-9/.{DASHES}]*\d)[A-Za-z0-9](?:[A-Za-z0-9]|[/.{DASHES}](?=[A-Za-z0-9]))*"
-_CODE_GAP = r"(?:\s*[,;&]\s*(?:and\s+)?|\s+/\s+|\s+and\s+)"
-_CODE_GAPS = re.compile(_CODE_GAP)
-_LOT_MENTION = re.compile(
-    rf"\b(?:lot|batch)(?:e?s)?\b\.?{_LABEL_NUMBER}\.?[\s#:.]*(?P<codes>{_CODE}(?:{_CODE_GAP}{_CODE})*)",
-    re.I,
-)
-_LOT_LIST_GAP = re.compile(r"\s*[,;]\s*|\s+and\s+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
-
-
-def normalize_lot(lot: str) -> str:
-    """The comparable form of a lot: label dropped, separators dropped, upper case.
-
-    "Lot #12024090", "LOT: 12024090", "batch 12024090" and "Lot No. 12024090" all give
-    "12024090"; "wul‑020124‑d1" gives "WUL020124D1". "All lots", "all batches", "any"
-    and "*" give :data:`ALL_LOTS`.
-    """
-    if lot.strip() == ALL_LOTS or normalize(lot) in _CLINIC_ALL_LOTS:
-        return ALL_LOTS
-    folded = fold(lot)
-    return _NOT_ALNUM.sub("", _LOT_LABEL.sub("", folded, count=1)).upper()
-
-
-def lots_in(text: str) -> list[str]:
-    """Lot and batch codes that ``text`` names, as written: "Lot#: RB0624", "lots 12024090
-    and 12026090", "Batch # YO19RX25W70, Y61IMX40". A code has at least one digit."""
-    found: list[str] = []
-    for mention in _LOT_MENTION.finditer(text):
-        found += _CODE_GAPS.split(mention["codes"])
-    return list(dict.fromkeys(found))
 
 
 # -- terms and hits ------------------------------------------------------------------------
@@ -384,7 +345,7 @@ def _patterns(watchlist: Watchlist, brands: Sequence[Brand]) -> _Patterns:
         for variant in _spellings(word):
             for form in _plural_forms(variant):
                 patterns.add(form, Term(kind, word))
-    for phrase in _ALL_LOTS_PHRASES:
+    for phrase in ALL_LOTS_PHRASES:
         patterns.add(phrase, Term(ALL_LOTS_KIND, phrase))
     patterns.merge_shared_contaminants()
     return patterns
@@ -701,22 +662,14 @@ def _alert_lots(text: _AlertText) -> list[_AlertLot]:
     found: list[_AlertLot] = []
     for name, value in zip(text.names, text.texts, strict=True):
         if name == "lots":
-            written = [part for part in _LOT_LIST_GAP.split(value) if part]
+            written = split_lot_list(value)
         elif name in _LOT_TEXT_FIELDS:
-            written = lots_in(value)
+            written = find_lots(value)
         else:
             continue
         for lot in written:
-            found += [(name, lot.strip(), key) for key in _lot_keys(lot)]
+            found += [(name, lot.strip(), key) for key in lot_keys(lot)]
     return found
-
-
-def _lot_keys(lot: str) -> list[str]:
-    """How a lot the alert names can compare: "12024090/12026090" may be two lots or
-    one code ("6/3b"), so both readings count."""
-    parts = [lot, *lot.split("/")] if "/" in lot else [lot]
-    keys = (normalize_lot(part) for part in parts)
-    return list(dict.fromkeys(key for key in keys if key and key != ALL_LOTS))
 
 
 @lru_cache(maxsize=4096)

@@ -7,15 +7,10 @@ import time
 
 import pytest
 
-from monitor.match import (
-    ALL_LOTS,
-    Matcher,
-    _HeldLot,
-    lots_in,
-    normalize_lot,
-)
+from monitor.match import Matcher, _HeldLot
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Scope, Verdict, Watchlist
 from monitor.text.cas import cas_is_valid, cas_numbers
+from monitor.text.lots import ALL_LOTS, find_lots, normalize_lot
 from monitor.text.pigments import ci_variants
 from monitor.text.words import normalize, normalize_with_offsets
 
@@ -313,10 +308,10 @@ def test_lots_in_text() -> None:
         "Dynamic Color - Black, lot numbers 12024090 and 12026090. Sacred Tattoo Ink; "
         "Lot#: RB0624; Best Before: June 28 2027. A lot of ink. Batch # YO19RX25W70, Y61IMX40"
     )
-    assert lots_in(text) == ["12024090", "12026090", "RB0624", "YO19RX25W70", "Y61IMX40"]
-    assert lots_in("Lotion for a lot of people") == []
-    assert lots_in("Lot: 6/3b; lots 12024090 / 12026090") == ["6/3b", "12024090", "12026090"]
-    assert lots_in("Lot\u00a0WUL\u2011020124\u2011D1 and LOT: 12024090") == [
+    assert find_lots(text) == ["12024090", "12026090", "RB0624", "YO19RX25W70", "Y61IMX40"]
+    assert find_lots("Lotion for a lot of people") == []
+    assert find_lots("Lot: 6/3b; lots 12024090 / 12026090") == ["6/3b", "12024090", "12026090"]
+    assert find_lots("Lot\u00a0WUL\u2011020124\u2011D1 and LOT: 12024090") == [
         "WUL\u2011020124\u2011D1",
         "12024090",
     ]

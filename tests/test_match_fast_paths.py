@@ -15,9 +15,9 @@ from monitor.match import (
     Matcher,
     _alert_fields,
     _quote_words,
-    normalize_lot,
 )
 from monitor.model import Alert, Brand, Scope, Watchlist
+from monitor.text.lots import normalize_lot
 from monitor.text.words import SEP, TO_LATIN, normalize
 
 # -- the alert's normalized text -------------------------------------------------------------

@@ -18,8 +18,10 @@ from typing import Any
 import feedparser
 
 from monitor.errors import ParseError
-from monitor.text.clean import clean_text, unique
+from monitor.text.clean import clean_text
 from monitor.text.dates import iso_to_utc, struct_to_utc
+from monitor.text.lots import FEED_MENTIONS
+from monitor.text.lots import find_lots as lots_named
 
 log = logging.getLogger(__name__)
 
@@ -175,25 +177,9 @@ def keyword_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.I)
 
 
-_LOT_KEY = re.compile(
-    r"\b(?:batch(?:es)?|lots?)\b(?:\s+(?:numbers?|nos?\b\.?|codes?))?\s*(?:#\s*)?:?\s*", re.I
-)
-_LOT_TOKENS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/.]*|[,;&]")
-_LOT_JOINERS = {",", ";", "&", "and", "or"}
-
-
-def find_lots(text: str, limit: int = 20) -> tuple[str, ...]:
-    """Batch/lot codes named in free text: 'Lot 003', 'batch numbers: BL23, SC23 and 8297'.
-
-    A code must contain a digit; reading stops at the first word that is neither a code
-    nor a joiner (',', ';', '&', 'and', 'or'), so 'lot of the product' yields nothing.
-    """
-    found: list[str] = []
-    for key in _LOT_KEY.finditer(text):
-        for token in _LOT_TOKENS.findall(text, key.end(), key.end() + 160):
-            if token.lower() in _LOT_JOINERS:
-                continue
-            if not any(char.isdigit() for char in token):
-                break
-            found.extend(code for code in token.rstrip(".").split("/") if code)
-    return unique(found)[:limit]
+def find_lots(text: str) -> tuple[str, ...]:
+    """Batch/lot codes named in free text ('Lot 003', 'batch numbers: BL23, SC23 and 8297'),
+    read as feeds write them (:data:`monitor.text.lots.FEED_MENTIONS`): a code must contain
+    a digit, and reading stops at the first word that is neither a code nor a joiner, so
+    'lot of the product' yields nothing."""
+    return tuple(lots_named(text, FEED_MENTIONS))

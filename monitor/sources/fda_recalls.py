@@ -43,6 +43,8 @@ from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._feedutil import decode_json
 from monitor.text.clean import clean, space_sentences, strip_tags, unique, value
+from monitor.text.lots import NOTICE_CODE_GAPS, NOTICE_MENTIONS, split_lot_list
+from monitor.text.lots import find_lots as lots_named
 
 log = logging.getLogger(__name__)
 
@@ -537,30 +539,15 @@ def _cap(text: str, limit: int) -> str:
 
 # --- lots, organisms and actions in free text ---------------------------------------------
 
-# A code has a digit, so "Lot 12, Lot 13" stops before the second "Lot".
-_CODE = r"(?=[A-Za-z0-9.\-/]*\d)[A-Za-z0-9][A-Za-z0-9.\-/]*"
-_CODES = rf"(?P<codes>{_CODE}(?:\s*(?:,|;|&|\band\b|\bor\b)\s*{_CODE})*)"
-_NUMBER_WORD = r"(?:\s*(?:#|nos?\b\.?|numbers?\b|codes?\b))?\s*[:#]?\s*"
-_LOT = re.compile(rf"\blots?\b{_NUMBER_WORD}{_CODES}", re.IGNORECASE)
-_BATCH = re.compile(rf"\bbatch(?:es)?\b{_NUMBER_WORD}{_CODES}", re.IGNORECASE)
-_ALL_LOTS = re.compile(r"\ball lots\b", re.IGNORECASE)
-_CODE_SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bor\b)\s*", re.IGNORECASE)
-
 
 def find_lots(text: str) -> list[str]:
-    """Lot codes named in ``text`` ("Lot#: RB0624", "lots 12024090 and 12026090", "all lots").
+    """Lot codes named in ``text`` ("Lot#: RB0624", "lots 12024090 and 12026090", "all lots"),
+    read as FDA notices write them (:data:`monitor.text.lots.NOTICE_MENTIONS`).
 
     Batch numbers count only where no lot is named ("Batch #1 Lot BL23" gives BL23).
     A code must contain a digit; reading stops at the first word that is not one.
     """
-    found = [match.group(0) for match in _ALL_LOTS.finditer(text)]
-    matches = list(_LOT.finditer(text)) or list(_BATCH.finditer(text))
-    for match in matches:
-        for code in _CODE_SEPARATOR.split(match["codes"]):
-            if not any(char.isdigit() for char in code):
-                break
-            found.append(code.rstrip(".-/"))
-    return found
+    return lots_named(text, NOTICE_MENTIONS)
 
 
 def _detail_lots(descriptions: list[str], body: _Body) -> tuple[str, ...]:
@@ -568,9 +555,13 @@ def _detail_lots(descriptions: list[str], body: _Body) -> tuple[str, ...]:
     for cell in _column(body.tables, _LOT_COLUMN):
         # A lot column holds bare codes ("RB0624"); a "Manufacturing Codes" one labels them.
         labelled = find_lots(cell)
-        bare = [part for part in _CODE_SEPARATOR.split(cell) if any(c.isdigit() for c in part)]
+        bare = [part for part in split_lot_list(cell, NOTICE_CODE_GAPS) if _has_digit(part)]
         found += labelled or bare
     return unique(found)
+
+
+def _has_digit(text: str) -> bool:
+    return any(char.isdigit() for char in text)
 
 
 _GENERA = (
