@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from monitor.match import Matcher, _HeldLot
+from monitor.match import Matcher
+from monitor.match.lots import HeldLot
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Scope, Verdict, Watchlist
 from monitor.text.cas import cas_is_valid, cas_numbers
 from monitor.text.lots import ALL_LOTS, find_lots, normalize_lot
@@ -526,14 +527,12 @@ def test_build_is_quick_for_ten_thousand_terms() -> None:
 
 
 def test_lot_reason_does_not_repeat_the_brand() -> None:
-    held = _HeldLot(
+    held = HeldLot(
         Lot("Dynamic Color", "Dynamic Ultra White", "WUL-020124-D1"),
         "Dynamic Color",
         "WUL020124D1",
         "dynamic ultra white",
     )
     assert held.label == "Dynamic Ultra White (Dynamic Color)"
-    plain = _HeldLot(
-        Lot("Dynamic Color", "Black", "12024090"), "Dynamic Color", "12024090", "black"
-    )
+    plain = HeldLot(Lot("Dynamic Color", "Black", "12024090"), "Dynamic Color", "12024090", "black")
     assert plain.label == "Dynamic Color Black"
