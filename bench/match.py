@@ -23,8 +23,9 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
-from monitor.match import Matcher, cas_is_valid
+from monitor.match import Matcher
 from monitor.model import Alert, Brand, Contaminant, Lot, Scope, Watchlist
+from monitor.text.cas import cas_is_valid
 
 SCOPE = Scope(
     include=(

@@ -12,7 +12,8 @@ import itertools
 import pytest
 
 from monitor.sources import eu_safety_gate as sg
-from monitor.sources._text import clean, cut_at_tag, is_missing, strip_tags, value
+from monitor.text.clean import clean, cut_at_tag, is_missing, strip_tags, value
+from monitor.text.lots import SAFETY_GATE_LIST_GAPS
 
 PIECES = [
     "",
@@ -54,7 +55,7 @@ TEXTS += ["".join(triple) for triple in itertools.product(PIECES[::3], repeat=3)
 
 
 def reference_lots(text: str) -> list[str]:
-    lots = (value(strip_tags(part)) for part in sg._LOT_SEPARATORS.split(text))
+    lots = (value(strip_tags(part)) for part in SAFETY_GATE_LIST_GAPS.split(text))
     return [lot for lot in lots if lot]
 
 

@@ -1,5 +1,5 @@
-"""Imports point downstream only (STYLE.md): errors ← model ← {config, fetch, sources, store,
-match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails here."""
+"""Imports point downstream only (STYLE.md): errors ← model ← text ← {config, fetch, sources,
+store, match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails here."""
 
 from __future__ import annotations
 
@@ -13,19 +13,19 @@ LAYERS = {
     "model": 1,
     "tomlfile": 1,
     "addresses": 1,
-    "text": 1,
-    "config": 2,
-    "watchlist": 2,
-    "fetch": 2,
-    "sources": 2,
-    "store": 2,
-    "instance": 2,
-    "match": 2,
-    "notify": 2,
-    "pipeline": 3,
-    "daemon": 4,
-    "cli": 5,
-    "__main__": 6,
+    "text": 2,
+    "config": 3,
+    "watchlist": 3,
+    "fetch": 3,
+    "sources": 3,
+    "store": 3,
+    "instance": 3,
+    "match": 3,
+    "notify": 3,
+    "pipeline": 4,
+    "daemon": 5,
+    "cli": 6,
+    "__main__": 7,
 }
 
 
@@ -104,15 +104,71 @@ def test_modules_of_one_layer_keep_to_their_job() -> None:
     assert problems == []
 
 
-def test_sources_never_import_each_other() -> None:
-    """Shared helpers live in sources/_*.py; one regulator's module never imports another."""
-    problems = []
-    for path in sorted((PACKAGE / "sources").glob("[!_]*.py")):
-        for line, name in monitor_imports(path):
-            parts = name.split(".")
-            if parts[:2] == ["monitor", "sources"] and len(parts) > 2 and parts[2][0] != "_":
-                problems.append(f"{path.name}:{line} imports {name}")
+def test_text_leans_on_the_model_only() -> None:
+    """What sources and the matcher share about regulators' text (cleaning, dates, lots,
+    CAS and CI notation) imports nothing of the monitor but errors, the model and itself."""
+    allowed = ("errors", "model", "text")
+    problems = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+        for path in sorted((PACKAGE / "text").rglob("*.py"))
+        for line, name in monitor_imports(path)
+        if top_part(name) not in allowed
+    ]
     assert problems == []
+
+
+def regulators() -> dict[str, list[Path]]:
+    """Each regulator's name and its files: a module sources/x.py or a package sources/x/."""
+    found = {path.stem: [path] for path in (PACKAGE / "sources").glob("[!_]*.py")}
+    for package in (PACKAGE / "sources").glob("[!_]*/__init__.py"):
+        found[package.parent.name] = sorted(package.parent.rglob("*.py"))
+    return found
+
+
+def sources_imported(path: Path) -> list[tuple[int, str]]:
+    """The modules of monitor.sources that ``path`` imports, by their name under sources
+    ("feed", "_feedutil", "fda_recalls"), "from monitor.sources import x" included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            if node.module == "monitor.sources":
+                names = [f"monitor.sources.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[:2] == ["monitor", "sources"] and len(parts) > 2:
+                found.append((node.lineno, parts[2]))
+    return found
+
+
+def test_sources_never_import_each_other() -> None:
+    """Shared helpers live in sources/_*.py; one regulator (a module, or a package that may
+    import its own modules) never imports another."""
+    problems = [
+        f"{path.relative_to(PACKAGE)}:{line} imports monitor.sources.{name}"
+        for regulator, paths in regulators().items()
+        for path in paths
+        for line, name in sources_imported(path)
+        if not name.startswith("_") and name != regulator
+    ]
+    assert problems == []
+
+
+def test_the_sources_check_sees_packages_and_violations(tmp_path: Path) -> None:
+    assert "fda_recalls" in regulators() and "feed" in regulators()
+    assert (PACKAGE / "sources" / "fda_recalls" / "detail.py") in regulators()["fda_recalls"]
+    bad = tmp_path / "x.py"
+    bad.write_text(
+        "from monitor.sources._feedutil import parse_feed\n"
+        "from monitor.sources.fda_recalls.common import FDA\n"
+        "from monitor.sources import feed\n"
+    )
+    assert sources_imported(bad) == [(1, "_feedutil"), (2, "fda_recalls"), (3, "feed")]
 
 
 def test_the_mail_policy_is_pure() -> None:

@@ -7,19 +7,13 @@ import time
 
 import pytest
 
-from monitor.match import (
-    ALL_LOTS,
-    Matcher,
-    _HeldLot,
-    cas_numbers,
-    ci_variants,
-    lots_in,
-    normalize,
-    normalize_lot,
-    normalize_with_offsets,
-)
+from monitor.match import Matcher
+from monitor.match.lots import HeldLot
 from monitor.model import Alert, Brand, Contaminant, Lot, Match, Scope, Verdict, Watchlist
-from monitor.text.cas import cas_is_valid
+from monitor.text.cas import cas_is_valid, cas_numbers
+from monitor.text.lots import ALL_LOTS, find_lots, normalize_lot
+from monitor.text.pigments import ci_variants
+from monitor.text.words import normalize, normalize_with_offsets
 
 SCOPE = Scope(
     include=(
@@ -315,10 +309,10 @@ def test_lots_in_text() -> None:
         "Dynamic Color - Black, lot numbers 12024090 and 12026090. Sacred Tattoo Ink; "
         "Lot#: RB0624; Best Before: June 28 2027. A lot of ink. Batch # YO19RX25W70, Y61IMX40"
     )
-    assert lots_in(text) == ["12024090", "12026090", "RB0624", "YO19RX25W70", "Y61IMX40"]
-    assert lots_in("Lotion for a lot of people") == []
-    assert lots_in("Lot: 6/3b; lots 12024090 / 12026090") == ["6/3b", "12024090", "12026090"]
-    assert lots_in("Lot\u00a0WUL\u2011020124\u2011D1 and LOT: 12024090") == [
+    assert find_lots(text) == ["12024090", "12026090", "RB0624", "YO19RX25W70", "Y61IMX40"]
+    assert find_lots("Lotion for a lot of people") == []
+    assert find_lots("Lot: 6/3b; lots 12024090 / 12026090") == ["6/3b", "12024090", "12026090"]
+    assert find_lots("Lot\u00a0WUL\u2011020124\u2011D1 and LOT: 12024090") == [
         "WUL\u2011020124\u2011D1",
         "12024090",
     ]
@@ -533,14 +527,12 @@ def test_build_is_quick_for_ten_thousand_terms() -> None:
 
 
 def test_lot_reason_does_not_repeat_the_brand() -> None:
-    held = _HeldLot(
+    held = HeldLot(
         Lot("Dynamic Color", "Dynamic Ultra White", "WUL-020124-D1"),
         "Dynamic Color",
         "WUL020124D1",
         "dynamic ultra white",
     )
     assert held.label == "Dynamic Ultra White (Dynamic Color)"
-    plain = _HeldLot(
-        Lot("Dynamic Color", "Black", "12024090"), "Dynamic Color", "12024090", "black"
-    )
+    plain = HeldLot(Lot("Dynamic Color", "Black", "12024090"), "Dynamic Color", "12024090", "black")
     assert plain.label == "Dynamic Color Black"

@@ -11,16 +11,11 @@ import unicodedata
 import pytest
 from test_match import WATCHLIST, alert
 
-from monitor.match import (
-    _SEP,
-    _TO_LATIN,
-    Matcher,
-    _alert_fields,
-    _quote_words,
-    normalize,
-    normalize_lot,
-)
+from monitor.match import Matcher
+from monitor.match.alert_text import alert_fields, quote_words
 from monitor.model import Alert, Brand, Scope, Watchlist
+from monitor.text.lots import normalize_lot
+from monitor.text.words import SEP, TO_LATIN, normalize
 
 # -- the alert's normalized text -------------------------------------------------------------
 
@@ -33,7 +28,7 @@ def plain_fold(text: str) -> str:
     chars = []
     for char in unicodedata.normalize("NFKD", text):
         if char.isascii() or char.isalnum():
-            chars.append(_TO_LATIN.get(char, char))
+            chars.append(TO_LATIN.get(char, char))
         elif unicodedata.category(char) not in ("Mn", "Mc", "Me", "Cf"):
             chars.append(" ")
     folded = "".join(chars)
@@ -51,8 +46,8 @@ def plain_words(alert: Alert) -> str:
         alert.summary,
         *alert.hazards,
     ]
-    folded = [plain_fold(text.replace(_SEP, " ")) for text in texts]
-    joined = f" {f' {_SEP} '.join(folded)} ".lower()
+    folded = [plain_fold(text.replace(SEP, " ")) for text in texts]
+    joined = f" {f' {SEP} '.join(folded)} ".lower()
     return re.sub(" +", " ", _ASCII_GAP.sub(" ", joined))
 
 
@@ -89,7 +84,7 @@ def test_normalized_alert_agrees_with_the_plain_rules_field_by_field(text: str) 
         alert(title="Tattoo ink", summary=text),
         alert(title=text, brands=(text, "ASCII Brand"), lots=(text,), hazards=(text, "Chemical")),
     ):
-        assert _alert_fields(case)[2].decode() == plain_words(case)
+        assert alert_fields(case)[2].decode() == plain_words(case)
 
 
 def test_normalized_alert_agrees_with_the_plain_rules_on_mixtures() -> None:
@@ -108,7 +103,7 @@ def test_normalized_alert_agrees_with_the_plain_rules_on_mixtures() -> None:
             lots=tuple(text() for _ in range(rng.randint(0, 2))),
             hazards=tuple(text() for _ in range(rng.randint(0, 3))),
         )
-        assert _alert_fields(case)[2].decode() == plain_words(case), case
+        assert alert_fields(case)[2].decode() == plain_words(case), case
 
 
 def test_spaced_dashes_are_one_gap() -> None:
@@ -169,7 +164,7 @@ def regex_quote(original: str, words: str) -> str:
     ],
 )
 def test_quoting_without_a_regex_agrees_with_the_regex(original: str, words: str) -> None:
-    assert _quote_words(original, words) == regex_quote(original, words)
+    assert quote_words(original, words) == regex_quote(original, words)
 
 
 # -- the scan ----------------------------------------------------------------------------------
@@ -182,7 +177,7 @@ def matcher() -> Matcher:
 
 def spans(matcher: Matcher, case: Alert) -> dict[str, list[tuple[int, str, str]]]:
     """What scan() found: by kind, (field index, the normalized words, the term's name)."""
-    normalized = _alert_fields(case)[2].decode()
+    normalized = alert_fields(case)[2].decode()
     return {
         kind: [
             (field, normalized[start + 1 : end - 1], term.name) for field, start, end, term in hits
@@ -213,7 +208,7 @@ def test_scan_finds_each_kind_in_its_fields(matcher: Matcher) -> None:
 @pytest.mark.parametrize("place", ["", " \u0141\u00f3d\u017a"])
 def test_scan_spans_point_into_the_normalized_text(matcher: Matcher, place: str) -> None:
     case = alert(title=f"PMU{place} \u2014 Dynamic Color", summary="x", hazards=("nickel, Ni",))
-    normalized = _alert_fields(case)[2].decode()
+    normalized = alert_fields(case)[2].decode()
     found = matcher.scan(case)
     words = {
         kind: [normalized[start + 1 : end - 1] for _, start, end, _ in hits]
@@ -222,7 +217,7 @@ def test_scan_spans_point_into_the_normalized_text(matcher: Matcher, place: str)
     assert words == {"scope": ["pmu"], "brand": ["dynamic color"], "contaminant": ["nickel", "ni"]}
     for hits in found.values():
         for field, start, _, _ in hits:
-            assert normalized[:start].count(_SEP) == field
+            assert normalized[:start].count(SEP) == field
 
 
 def test_scan_keeps_the_longest_hit_of_a_kind(matcher: Matcher) -> None:

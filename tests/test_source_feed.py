@@ -14,7 +14,9 @@ import pytest
 from monitor.errors import ConfigError, ParseError
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources import feed
-from monitor.sources._feedutil import find_lots, html_to_text, iso_to_utc
+from monitor.sources._feedutil import find_lots
+from monitor.text.clean import html_to_text
+from monitor.text.dates import iso_to_utc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feed"
 

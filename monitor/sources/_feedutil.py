@@ -1,4 +1,4 @@
-"""Helpers shared by the feed-shaped sources: safe feedparser calls, cheap HTML-to-text, dates.
+"""Helpers shared by the feed-shaped sources: safe feedparser and JSON calls, entry dates.
 
 Everything here is pure and fast: a 10,000-entry feed spends its time in feedparser,
 not in these functions.
@@ -6,20 +6,22 @@ not in these functions.
 
 from __future__ import annotations
 
-import calendar
-import html
 import io
 import json
 import logging
 import re
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.text.clean import clean_text
+from monitor.text.dates import iso_to_utc, struct_to_utc
+from monitor.text.lots import FEED_MENTIONS
+from monitor.text.lots import find_lots as lots_named
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +29,6 @@ _BOM = b"\xef\xbb\xbf"
 _HTML_START = re.compile(
     rb"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S
 )
-_DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
-_BREAKS = re.compile(
-    r"<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?tr|/?h[1-6]|/?table|/?blockquote)\b[^>]*>", re.I
-)
-_TAGS = re.compile(r"<[A-Za-z/!?][^>]*>")  # "5 < 6" is text, not a tag
-_SPACES = re.compile(r"\s+")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def payload_start(payload: bytes, size: int = 512) -> bytes:
@@ -106,67 +101,6 @@ def decode_json(payload: bytes | str, where: str, *, what: str = "payload", hint
 def _short(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) <= 200 else text[:199] + "…"
-
-
-def clean_text(value: Any) -> str:
-    """A string with whitespace collapsed; None and non-strings become ''."""
-    if not isinstance(value, str):
-        return ""
-    return _SPACES.sub(" ", value).strip()
-
-
-def html_to_text(value: Any) -> str:
-    """Strip HTML to one line of text, cheaply (regex + unescape, no DOM).
-
-    Good enough for feed summaries; use BeautifulSoup where the structure matters.
-    """
-    if not isinstance(value, str) or not value:
-        return ""
-    if "<" in value:
-        value = _DROP_BLOCKS.sub(" ", value)
-        value = _BREAKS.sub(" ", value)
-        value = _TAGS.sub("", value)
-    if "&" in value:
-        value = html.unescape(value)
-    return _SPACES.sub(" ", value).strip()
-
-
-def struct_to_utc(value: time.struct_time | None) -> datetime | None:
-    """feedparser's *_parsed tuple (always UTC) as an aware datetime; None when absent or
-    outside what a datetime holds (year 0, year 10000 after the offset, overflow)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (ValueError, OverflowError, OSError, TypeError):
-        return None
-
-
-def iso_to_utc(value: Any) -> datetime | None:
-    """'YYYY-MM-DD' or an ISO datetime as an aware UTC datetime; None if absent or unreadable.
-
-    A bare date means midnight UTC. An offset is honoured; none means UTC.
-    """
-    text = clean_text(value)
-    match = _ISO_DATE.match(text)
-    if not match:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        # odd suffixes ('2019-09-22Z', fractions with 7 digits): keep what the prefix says
-        year, month, day, *clock = (int(part) for part in match.groups() if part is not None)
-        hour, minute, second = (*clock, 0, 0, 0)[:3]
-        try:
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
-        return None
 
 
 class EntryDates:
@@ -243,30 +177,9 @@ def keyword_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.I)
 
 
-_LOT_KEY = re.compile(
-    r"\b(?:batch(?:es)?|lots?)\b(?:\s+(?:numbers?|nos?\b\.?|codes?))?\s*(?:#\s*)?:?\s*", re.I
-)
-_LOT_TOKENS = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/.]*|[,;&]")
-_LOT_JOINERS = {",", ";", "&", "and", "or"}
-
-
-def find_lots(text: str, limit: int = 20) -> tuple[str, ...]:
-    """Batch/lot codes named in free text: 'Lot 003', 'batch numbers: BL23, SC23 and 8297'.
-
-    A code must contain a digit; reading stops at the first word that is neither a code
-    nor a joiner (',', ';', '&', 'and', 'or'), so 'lot of the product' yields nothing.
-    """
-    found: list[str] = []
-    for key in _LOT_KEY.finditer(text):
-        for token in _LOT_TOKENS.findall(text, key.end(), key.end() + 160):
-            if token.lower() in _LOT_JOINERS:
-                continue
-            if not any(char.isdigit() for char in token):
-                break
-            found.extend(code for code in token.rstrip(".").split("/") if code)
-    return unique(found)[:limit]
-
-
-def unique(values: Iterable[str]) -> tuple[str, ...]:
-    """Non-empty values, first occurrence kept, order preserved."""
-    return tuple(dict.fromkeys(v for v in values if v))
+def find_lots(text: str) -> tuple[str, ...]:
+    """Batch/lot codes named in free text ('Lot 003', 'batch numbers: BL23, SC23 and 8297'),
+    read as feeds write them (:data:`monitor.text.lots.FEED_MENTIONS`): a code must contain
+    a digit, and reading stops at the first word that is neither a code nor a joiner, so
+    'lot of the product' yields nothing."""
+    return tuple(lots_named(text, FEED_MENTIONS))

@@ -15,15 +15,9 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from monitor.model import Alert, Skipped, SourceConfig
-from monitor.sources._feedutil import (
-    EntryDates,
-    clean_text,
-    complete_entries,
-    find_lots,
-    iso_to_utc,
-    parse_feed,
-    unique,
-)
+from monitor.sources._feedutil import EntryDates, complete_entries, find_lots, parse_feed
+from monitor.text.clean import clean_text, unique
+from monitor.text.dates import iso_to_utc
 
 log = logging.getLogger(__name__)
 

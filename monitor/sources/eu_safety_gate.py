@@ -22,16 +22,9 @@ from typing import Any
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
-from monitor.sources._text import (
-    MISSING,
-    clean,
-    cut_at_tag,
-    is_missing,
-    strip_tags,
-    unique,
-    utc_midnight,
-    value,
-)
+from monitor.text.clean import MISSING, clean, cut_at_tag, is_missing, strip_tags, unique, value
+from monitor.text.dates import utc_midnight
+from monitor.text.lots import SAFETY_GATE_LIST_GAPS, split_lot_list
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +60,6 @@ _MEASURE = re.compile(
 )
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ASCII_DMY = re.compile(_DMY.pattern, re.ASCII)
-# Lots are kept as written; only clear list separators split them (never plain spaces,
-# which also occur inside one barcode: "6 940800 175086").
-_LOT_SEPARATORS = re.compile(r"\s*[;|\n]\s*|\s*,\s+|\s+,\s*")
 
 
 def parse(payload: bytes, cfg: SourceConfig) -> Iterator[Alert | Skipped | Follow]:
@@ -254,7 +244,9 @@ def _lots(text: Any) -> list[str]:
     if not isinstance(text, str) or not text:
         return []
     if "," in text or ";" in text or "|" in text or "\n" in text:
-        lots = [_text(part) for part in _LOT_SEPARATORS.split(text)]
+        # Lots are kept as written; only clear list separators split them (never plain
+        # spaces, which also occur inside one barcode: "6 940800 175086").
+        lots = [_text(part) for part in split_lot_list(text, SAFETY_GATE_LIST_GAPS)]
         return [lot for lot in lots if lot]
     lot = _text(text)  # no separator: the split would give the text alone
     return [lot] if lot else []

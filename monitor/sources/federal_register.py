@@ -14,7 +14,9 @@ from typing import Any
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
-from monitor.sources._feedutil import clean_text, iso_to_utc, load_json
+from monitor.sources._feedutil import load_json
+from monitor.text.clean import clean_text
+from monitor.text.dates import iso_to_utc
 
 log = logging.getLogger(__name__)
 

@@ -20,14 +20,12 @@ from monitor.errors import ConfigError
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources._feedutil import (
     EntryDates,
-    clean_text,
     complete_entries,
     find_lots,
-    html_to_text,
     keyword_pattern,
     parse_feed,
-    unique,
 )
+from monitor.text.clean import clean_text, html_to_text, unique
 
 log = logging.getLogger(__name__)
 

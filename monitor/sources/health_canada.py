@@ -23,7 +23,7 @@ from typing import Any
 from monitor.errors import ParseError
 from monitor.model import Alert, Skipped, SourceConfig
 from monitor.sources._feedutil import decode_json
-from monitor.sources._text import clean, is_missing, space_sentences, unique, value
+from monitor.text.clean import clean, is_missing, space_sentences, unique, value
 
 log = logging.getLogger(__name__)
 

@@ -27,14 +27,14 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
 from monitor.sources._feedutil import (
-    clean_text,
     complete_entries,
     find_lots,
-    iso_to_utc,
     load_json,
     parse_feed,
     payload_start,
 )
+from monitor.text.clean import clean_text
+from monitor.text.dates import iso_to_utc
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,10 @@ from bs4 import BeautifulSoup, Tag
 
 from monitor.errors import ParseError
 from monitor.model import Alert, Follow, Skipped, SourceConfig
-from monitor.sources._feedutil import iso_to_utc, load_json
-from monitor.sources._text import clean, unique, value
+from monitor.sources._feedutil import load_json
+from monitor.text.clean import clean, unique, value
+from monitor.text.dates import iso_to_utc
+from monitor.text.lots import TABLE_CELL_GAPS, split_lot_list
 
 log = logging.getLogger(__name__)
 
@@ -375,8 +377,6 @@ _MODEL_KEYS = frozenset(
 _BRAND_KEYS = frozenset({"brand", "brands", "brand name", "trade mark", "trademark"})
 _LOT_KEY = re.compile(r"^(?:batch|lot)\b")
 _BARCODE_KEY = re.compile(r"^(?:barcode|bar code|ean|gtin|upc)\b")
-# Batch and barcode cells list several codes; only clear separators split them.
-_CODE_SEPARATORS = re.compile(r"\s*[;|\n]\s*|\s*,\s*")
 _LINES = re.compile(r"\s*\n\s*")
 _SUMMARY_LINE = re.compile(r"^(product|hazard|risk|corrective action)\s*:\s*(.+)$", re.I | re.S)
 _HEADINGS = ("h1", "h2", "h3", "h4")
@@ -453,8 +453,12 @@ def _product_fields(row: Mapping[str, str]) -> dict[str, list[str]]:
         field = _field(key)
         if field is None:
             continue
-        splitter = _CODE_SEPARATORS if field in ("lot", "barcode") else _LINES
-        found = [found for part in splitter.split(text) if (found := value(part))]
+        # Batch and barcode cells list several codes; only clear separators split them.
+        if field in ("lot", "barcode"):
+            parts = split_lot_list(text, TABLE_CELL_GAPS)
+        else:
+            parts = _LINES.split(text)
+        found = [found for part in parts if (found := value(part))]
         if found:
             mapped.setdefault(field, []).extend(found)
     return mapped

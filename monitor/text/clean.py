@@ -1,4 +1,4 @@
-"""Small text-cleaning helpers shared by the source parsers.
+"""Text cleaning shared by the source parsers: regulators' fields to plain one-line text.
 
 Regulators' payloads carry stray spaces, zero-width characters, HTML entities and
 fragments of markup, and write "Unknown" where they mean "nothing". These helpers
@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 # Markers regulators use for "no value"; compared after cleaning, case-insensitively.
@@ -23,6 +22,12 @@ _TAG = re.compile(r"<[A-Za-z/!][^>]*(?:>|$)")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" ([,;:.)])")
 # "refund.For more…": a sentence end glued to the next sentence.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)][.!?])(?=[A-Z][a-z])")
+_SPACES = re.compile(r"\s+")
+_DROP_BLOCKS = re.compile(r"<(script|style|head)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_BREAKS = re.compile(
+    r"<(?:br|/?p|/?div|/?li|/?ul|/?ol|/?tr|/?h[1-6]|/?table|/?blockquote)\b[^>]*>", re.I
+)
+_TAGS = re.compile(r"<[A-Za-z/!?][^>]*>")  # "5 < 6" is text, not a tag
 
 
 def clean(value: Any) -> str:
@@ -75,6 +80,24 @@ def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(filter(None, items)))  # filter: no generator frame per call
 
 
-def utc_midnight(year: int, month: int, day: int) -> datetime:
-    """A calendar date as an aware UTC datetime at 00:00 (raises ValueError if invalid)."""
-    return datetime(year, month, day, tzinfo=UTC)
+def clean_text(value: Any) -> str:
+    """A string with whitespace collapsed; None and non-strings become ''."""
+    if not isinstance(value, str):
+        return ""
+    return _SPACES.sub(" ", value).strip()
+
+
+def html_to_text(value: Any) -> str:
+    """Strip HTML to one line of text, cheaply (regex + unescape, no DOM).
+
+    Good enough for feed summaries; use BeautifulSoup where the structure matters.
+    """
+    if not isinstance(value, str) or not value:
+        return ""
+    if "<" in value:
+        value = _DROP_BLOCKS.sub(" ", value)
+        value = _BREAKS.sub(" ", value)
+        value = _TAGS.sub("", value)
+    if "&" in value:
+        value = html.unescape(value)
+    return _SPACES.sub(" ", value).strip()
