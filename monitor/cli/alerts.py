@@ -14,6 +14,7 @@ from monitor.cli.app import App, cli, pass_app
 from monitor.cli.output import (
     ALERT_FIELDS,
     TABLE_WIDTH,
+    alert_columns,
     cut,
     emit,
     format_option,
@@ -100,7 +101,7 @@ def alerts(
         with_matches=fmt in ("json", "jsonl"),
     )
     with app.store() as store:
-        rows = [{k: row[k] for k in ALERT_FIELDS if k in row} for row in store.alerts(query)]
+        rows = [alert_columns(row) for row in store.alerts(query)]
         total = len(rows)
         if fmt == "table" and rows and len(rows) == query.limit:
             total = store.count_matching(query, up_to=COUNT_UP_TO)
@@ -153,7 +154,7 @@ def show(app: App, alert_id: str, fmt: str) -> None:
             click.echo(f"{key + ':':<12} {one_line('' if value is None else value)}")
         return
     if fmt not in ("json", "jsonl"):
-        row = {k: row[k] for k in ALERT_FIELDS}
+        row = alert_columns(row)
     emit([row], fmt if fmt != "json" else "json-one", table=_alerts_table)
 
 

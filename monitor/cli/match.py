@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from monitor.cli.app import App, cli, pass_app
-from monitor.cli.output import TABLE_WIDTH, cut, emit
+from monitor.cli.output import TABLE_WIDTH, cut, emit, format_option
 from monitor.errors import MonitorError
 from monitor.model import Alert
 
@@ -22,9 +22,7 @@ from monitor.model import Alert
     type=click.File("r", encoding="utf-8"),
     help="JSON lines, one alert-like object per line ('-' for standard input).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(("jsonl", "table")), default="jsonl", show_default=True
-)
+@format_option("jsonl", "table")
 @pass_app
 def match_cmd(app: App, input_: Any, fmt: str) -> None:
     """Classify alert-like JSON objects against the watchlist (no database needed).

@@ -59,6 +59,11 @@ def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[...,
     )
 
 
+def alert_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored alert's columns as the commands print them (ALERT_FIELDS, in order)."""
+    return {key: row[key] for key in ALERT_FIELDS if key in row}
+
+
 def emit(
     rows: list[dict[str, Any]],
     fmt: str,
