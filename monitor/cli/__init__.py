@@ -6,7 +6,7 @@ admin.py        init, fetch, run (the daemon), status, backup
 alerts.py       alerts, show, sources
 match.py        match: alert-like JSON lines against the watchlist
 watchlist.py    watchlist check
-rematch.py      rematch
+rematch.py      rematch (verdicts.py: judging the stored alerts again)
 subscribers.py  subscribers add, list, pause, resume, remove
 mail.py         notify, outbox, outbox retry, test-email
 """
