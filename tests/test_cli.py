@@ -19,7 +19,9 @@ from loopback import tls_server_context
 from smtp_server import SmtpTestServer
 
 from monitor import __version__
-from monitor.cli import ProgressLine, _alerts_footer, backfill_start, cli, parse_when
+from monitor.cli import cli
+from monitor.cli.admin import ProgressLine, backfill_start
+from monitor.cli.alerts import alerts_footer, parse_when
 from monitor.config import kind_defaults
 from monitor.model import Alert, Match, Verdict
 from monitor.pipeline import ingest_file, store_alerts
@@ -206,12 +208,12 @@ def test_the_footer_count_stops_at_ten_thousand(loaded_db: Path) -> None:
         assert store.count_matching(AlertQuery(limit=5)) == 45
         assert store.count_matching(AlertQuery(limit=5), up_to=10) == 11  # "more than 10"
         assert store.count_matching(AlertQuery(search="nothingsuch")) == 0
-    assert _alerts_footer(50, 10_001, True) == (
+    assert alerts_footer(50, 10_001, True) == (
         "50 of more than 10,000 relevant alerts (--all for all of them, --all-alerts for "
         "every alert)"
     )
-    assert _alerts_footer(50, 6055, True).startswith("50 of 6,055 relevant alerts (")
-    assert _alerts_footer(1, 1, False) == "1 alert"
+    assert alerts_footer(50, 6055, True).startswith("50 of 6,055 relevant alerts (")
+    assert alerts_footer(1, 1, False) == "1 alert"
 
 
 def test_the_table_tells_notices_of_one_brand_apart(tmp_path: Path, samples: Path) -> None:

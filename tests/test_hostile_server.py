@@ -29,7 +29,7 @@ from conftest import TEST_POLICY
 from loopback import LoopbackServer, gzip_bomb, read_request_head, send_until_refused
 
 from monitor import pipeline
-from monitor.cli import terminal_safe
+from monitor.cli.output import terminal_safe
 from monitor.fetch import Fetcher
 from monitor.model import SourceConfig
 from monitor.notify import render

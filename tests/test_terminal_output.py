@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import cli, one_line, terminal_safe
+from monitor.cli import cli
+from monitor.cli.output import one_line, terminal_safe
 from monitor.model import Alert, Match, Verdict
 from monitor.pipeline import store_alerts
 from monitor.store import Store

@@ -1,0 +1,18 @@
+"""The `inkwatch` command: the group, and one module per command group.
+
+app.py          the group: global options, App (what every command needs), errors
+output.py       the formats and the one --format option, ALERT_FIELDS, tables, safe text
+admin.py        init, fetch, run (the daemon), status, backup
+alerts.py       alerts, show, sources
+match.py        match: alert-like JSON lines against the watchlist
+watchlist.py    watchlist check
+rematch.py      rematch (the work itself: pipeline/rematch.py)
+subscribers.py  subscribers add, list, pause, resume, remove
+mail.py         notify, outbox, outbox retry, test-email
+"""
+
+# Importing the command modules registers their commands on `cli`.
+from monitor.cli import admin, alerts, mail, match, rematch, subscribers, watchlist  # noqa: F401
+from monitor.cli.app import cli, main
+
+__all__ = ["cli", "main"]
