@@ -259,6 +259,14 @@ def test_a_held_lot_inside_a_combined_lot_is_marked_and_first() -> None:
     assert "  - 12024090/WUL-020124-D1 (your lot)\n  - 777\n" in plain(render(mail))
 
 
+def test_a_held_lot_written_with_a_label_is_the_same_lot() -> None:
+    """The mail compares lots as the matcher does (text.lots): the regulator's "Lot No."
+    label, case and dashes do not hide the clinic's lot or its note."""
+    mail = with_alert(dynamic_white(), lots=("777", "Lot No. wul 020124 d1"))
+    text = plain(render(mail))
+    assert "  - Lot No. wul 020124 d1 (your lot: two bottles, PMU room)\n  - 777\n" in text
+
+
 def test_subject_hazard_falls_back_to_the_first_hazard_sentence() -> None:
     mail = dynamic_white()
     mail = dataclasses.replace(mail, verdict=dataclasses.replace(mail.verdict, matches=()))

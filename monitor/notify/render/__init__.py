@@ -21,7 +21,7 @@ One module per job:
 - :mod:`.headers`: the recipient, Message-IDs, safe header values, the checks every mail passes;
 - :mod:`.body`: a body as data, written as plain text and HTML; greeting and footer;
 - :mod:`.facts`: what a mail says about one alert (kind of notice, label, main hazard…);
-- :mod:`.lots`: an alert's lots, the clinic's first, compared by :func:`.lots.lot_key`;
+- :mod:`.lots`: an alert's lots, the clinic's first, compared as the matcher does (text.lots);
 - :mod:`.alert`: the mail about one alert; :mod:`.digest`: a period's alerts in one mail;
 - :mod:`.notices`: the operator's notices and the test email.
 

@@ -1,5 +1,5 @@
 """An alert's lots as a mail shows them: the clinic's own lots first and marked, each lot once,
-with the clinic's notes."""
+with the clinic's notes. Lots compare as the matcher compares them (text.lots)."""
 
 from __future__ import annotations
 
@@ -12,30 +12,23 @@ from monitor.notify.render.hygiene import (
     LIST_MAX,
     LOTS_SCANNED,
     SHORT_MAX,
-    letters_and_digits,
     one_line,
 )
-
-
-def lot_key(lot: str) -> str:
-    """The form in which a mail compares two lot numbers: case, spaces and punctuation
-    ignored ("WUL-020124-D1" and "wul 020124 d1" are the same lot). Every lot comparison in
-    rendering goes through here, so this is the one function to change for another rule."""
-    return letters_and_digits(lot.casefold())
+from monitor.text.lots import lot_keys, normalize_lot
 
 
 def ordered_lots(alert: Alert, verdict: Verdict) -> list[tuple[str, bool]]:
     """The alert's lots as (lot, the clinic holds it?), the clinic's lots first."""
     held = [m.text for m in verdict.matches if m.kind == "lot" and any(c.isdigit() for c in m.text)]
-    keys = {lot_key(text) for text in held}
+    keys = {key for text in held for key in lot_keys(text)}
     lots = [one_line(lot, 60) for lot in alert.lots[:LOTS_SCANNED]]
-    listed = [(lot, any(lot_key(p) in keys for p in (lot, *lot.split("/")))) for lot in lots]
-    listed_keys = {lot_key(p) for lot, _ in listed for p in (lot, *lot.split("/"))}
-    extra = [(one_line(text, 60), True) for text in held if lot_key(text) not in listed_keys]
+    listed = [(lot, not keys.isdisjoint(lot_keys(lot))) for lot in lots]
+    listed_keys = {key for lot, _ in listed for key in lot_keys(lot)}
+    extra = [(one_line(t, 60), True) for t in held if listed_keys.isdisjoint(lot_keys(t))]
     unique: dict[str, tuple[str, bool]] = {}
     for lot, mine in extra + [x for x in listed if x[1]] + [x for x in listed if not x[1]]:
         if lot:
-            unique.setdefault(lot_key(lot) or lot, (lot, mine))
+            unique.setdefault(normalize_lot(lot) or lot, (lot, mine))
     return list(unique.values())
 
 
@@ -53,8 +46,8 @@ def lots_total(alert: Alert, lots: Sequence[tuple[str, bool]]) -> int:
 
 def lot_notes(lots: Sequence[tuple[str, bool]], clinic: Clinic) -> dict[str, str]:
     """The clinic's own note for each of its lots among ``lots`` (lot → note)."""
-    notes = {lot_key(held.lot): one_line(held.note, SHORT_MAX) for held in clinic.lots}
-    found = {lot: notes.get(lot_key(lot), "") for lot, mine in lots if mine}
+    notes = {normalize_lot(held.lot): one_line(held.note, SHORT_MAX) for held in clinic.lots}
+    found = {lot: notes.get(normalize_lot(lot), "") for lot, mine in lots if mine}
     return {lot: note for lot, note in found.items() if note}
 
 
