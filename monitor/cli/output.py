@@ -15,33 +15,10 @@ from typing import Any
 
 import click
 
+from monitor.store import ALERT_FIELDS
+
 FORMATS = ("table", "json", "jsonl", "csv")
 TABLE_WIDTH = 100
-# The columns of an alert that `alerts` and `show` print, in this order.
-ALERT_FIELDS = (
-    "id",
-    "source",
-    "ref",
-    "url",
-    "title",
-    "summary",
-    "published",
-    "date",
-    "first_seen",
-    "updated",
-    "revision",
-    "brands",
-    "products",
-    "lots",
-    "hazards",
-    "country",
-    "category",
-    "action",
-    "relevant",
-    "severity",
-    "reasons",
-    "matches",
-)
 
 
 def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -17,11 +17,13 @@ from monitor.store.alert_reads import AlertQuery, AlertReads, fts_query
 from monitor.store.alert_writes import AlertWrites, Judge, UpsertResult
 from monitor.store.connection import environment_error, stamp, utcnow
 from monitor.store.outbox import Outbox, OutboxItem
+from monitor.store.rows import ALERT_FIELDS
 from monitor.store.schema import SCHEMA_VERSION
 from monitor.store.source_state import SourceStates
 from monitor.store.subscribers import Subscribers
 
 __all__ = [
+    "ALERT_FIELDS",
     "SCHEMA_VERSION",
     "AlertQuery",
     "Judge",

@@ -27,6 +27,27 @@ CONTENT_COLUMNS = (
     "content_hash",
 )
 VERDICT_COLUMNS = ("relevant", "severity", "reasons")
+# A stored alert as the store gives it out and `inkwatch alerts` and `show` print it, in
+# this order: the one list of an alert's public columns.
+ALERT_FIELDS = (
+    "id",
+    "source",
+    "ref",
+    "url",
+    "title",
+    "summary",
+    "published",
+    "date",
+    "first_seen",
+    "updated",
+    "revision",
+    *LIST_FIELDS,
+    "country",
+    "category",
+    "action",
+    *VERDICT_COLUMNS,
+    "matches",
+)
 CHUNK = 2000  # ids per lookup; well under SQLite's host-parameter limit
 # Raw records as compact JSON, non-ASCII kept. JSONEncoder.encode makes a new C encoder per
 # call, most of the cost for a small record, so the C encoder is made once here. It does not
