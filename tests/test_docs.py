@@ -70,3 +70,14 @@ def test_messages_and_mails_name_only_real_commands() -> None:
 def test_the_checker_catches_a_command_that_does_not_exist() -> None:
     assert "list" in mentions("run `inkwatch list` to see them")
     assert "list" not in commands()
+
+
+# "monitor/store/rows.py", "`monitor/sources/__init__.py`", "tests/test_golden.py"…
+FILE_MENTION = re.compile(r"\b((?:monitor|tests|bench|demo|devtools)/[\w/<>.-]*\.py)\b")
+
+
+def test_every_file_the_readme_names_exists() -> None:
+    """The Layout and "Where a change goes" send a new team member to files that exist."""
+    named = {m for m in FILE_MENTION.findall((REPO / "README.md").read_text()) if "<" not in m}
+    assert "monitor/notify/retry.py" in named and len(named) > 8
+    assert sorted(name for name in named if not (REPO / name).exists()) == []
