@@ -11,7 +11,7 @@ import itertools
 
 import pytest
 
-from monitor.sources import eu_safety_gate as sg
+from monitor.sources.eu_safety_gate import fields as sg
 from monitor.text.clean import clean, cut_at_tag, is_missing, strip_tags, value
 from monitor.text.lots import SAFETY_GATE_LIST_GAPS
 
@@ -65,30 +65,30 @@ def reference_danger(text: str) -> str:
 
 
 def reference_iso_date(text: str) -> str | None:
-    parsed = sg._dmy(text)
+    parsed = sg.dmy(text)
     return parsed.date().isoformat() if parsed else None
 
 
 def test_fast_paths_match_the_shared_helpers() -> None:
     for text in TEXTS:  # one test, not ~2,400 parametrized ones
-        assert sg._clean(text) == clean(text), text
-        assert sg._plain(text) == value(text), text
-        assert sg._text(text) == value(strip_tags(text)), text
-        assert sg._brand(text) == value(cut_at_tag(text)), text
-        assert sg._danger(text) == reference_danger(text), text
-        assert sg._lots(text) == reference_lots(text), text
-        assert sg._iso_date(text) == reference_iso_date(text), text
+        assert sg.clean_fast(text) == clean(text), text
+        assert sg.plain(text) == value(text), text
+        assert sg.untagged(text) == value(strip_tags(text)), text
+        assert sg.brand(text) == value(cut_at_tag(text)), text
+        assert sg.danger(text) == reference_danger(text), text
+        assert sg.lots(text) == reference_lots(text), text
+        assert sg.iso_date(text) == reference_iso_date(text), text
 
 
 @pytest.mark.parametrize("field", [None, ["a", "b"], [None]])
 def test_fields_that_are_not_text(field: object) -> None:
-    assert sg._clean(field) == clean(field)
-    assert sg._plain(field) == value(field)
-    assert (sg._text(field), sg._brand(field), sg._lots(field)) == ("", "", [])
+    assert sg.clean_fast(field) == clean(field)
+    assert sg.plain(field) == value(field)
+    assert (sg.untagged(field), sg.brand(field), sg.lots(field)) == ("", "", [])
 
 
 def test_repeated_tags_are_gathered_into_a_list() -> None:
     element = sg.ET.fromstring(
         "<n><a>1</a><pictures><p>x</p><p>y</p></pictures><a>2</a><b/><a>3</a></n>"
     )
-    assert sg._as_dict(element) == {"a": ["1", "2", "3"], "pictures": ["x", "y"], "b": None}
+    assert sg.as_dict(element) == {"a": ["1", "2", "3"], "pictures": ["x", "y"], "b": None}
