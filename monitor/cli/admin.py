@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.instance import holder, read_status
 from monitor.model import SourceConfig
 from monitor.watchlist import DEFAULT_WATCHLIST
+
+if TYPE_CHECKING:  # the daemon loads only for `inkwatch run`
+    from monitor.daemon import Runtime
 
 
 @cli.command()
@@ -181,7 +184,7 @@ def _finish(reports: Sequence[Any]) -> None:
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-def _runtime(app: App) -> Any:
+def _runtime(app: App) -> Runtime:
     """What the daemon needs from the configuration files, read now."""
     from monitor.daemon import Runtime
 

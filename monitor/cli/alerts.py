@@ -4,7 +4,7 @@ from."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -171,7 +171,7 @@ def sources_cmd(app: App, fmt: str) -> None:
     next_runs = status["next_runs"] if status else {}
     rows = []
     for cfg in app.config.sources.values():
-        state = store.source_state(cfg.name) if store else {}
+        state: Mapping[str, Any] = store.source_state(cfg.name) if store else {}
         rows.append(
             {
                 "name": cfg.name,

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,8 +17,13 @@ from monitor.cli.output import TABLE_WIDTH, cut, emit, format_option, one_line
 from monitor.cli.subscribers import valid_email
 from monitor.errors import ConfigError, MonitorError
 
+if TYPE_CHECKING:  # loaded only when mail is sent
+    from monitor.notify.render import Clinic
+    from monitor.notify.settings import MailSettings
+    from monitor.notify.transports import Transport
 
-def mail_transport(app: App, dry_run: bool) -> Any:
+
+def mail_transport(app: App, dry_run: bool) -> Transport:
     from monitor.notify.transports import transport_for  # email libraries load only here
 
     email = app.config.email
@@ -34,7 +39,7 @@ def mail_transport(app: App, dry_run: bool) -> Any:
     )
 
 
-def mail_settings(app: App, *, for_alerts: bool = True) -> Any:
+def mail_settings(app: App, *, for_alerts: bool = True) -> MailSettings:
     """Who sends and to whom the operator's notices go; ``for_alerts`` adds what alert
     mail says about the clinic (not needed for a test message)."""
     from monitor import pipeline
@@ -51,7 +56,7 @@ def mail_settings(app: App, *, for_alerts: bool = True) -> Any:
     )
 
 
-def _clinic(app: App) -> Any:
+def _clinic(app: App) -> Clinic:
     """What mail says from the clinic's files: its lots and notes (watchlist.toml), the
     contaminants' classes, the regulators' names. Queued mail never waits for a watchlist:
     without one it goes out without the clinic's notes, and the person is told."""

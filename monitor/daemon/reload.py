@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from monitor.config import Config
 from monitor.errors import MonitorError
+from monitor.notify.transports import Transport
 from monitor.pipeline import MailSettings
 from monitor.store import Judge
 
@@ -26,7 +26,7 @@ class Runtime:
     config: Config
     judge: Judge
     mail: MailSettings
-    transport: Callable[[], Any]  # a new transport for each batch of email
+    transport: Callable[[], Transport]  # a new transport for each batch of email
 
 
 Loader = Callable[[], Runtime]

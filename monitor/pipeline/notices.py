@@ -4,11 +4,11 @@ recovered, and email given up after the queue lifetime (notify.retry)."""
 from __future__ import annotations
 
 from email.message import EmailMessage
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from monitor.notify import render, retry
 from monitor.notify.settings import MailSettings
-from monitor.store import Store
+from monitor.store import SourceState, Store
 
 EXPIRED_NOTICE = "outbox:expired"  # notices row: the last expired outbox row reported
 Notice = tuple[list[tuple[str, str]], EmailMessage]  # (notices rows it settles, message)
@@ -19,7 +19,7 @@ class _SourceNotice(NamedTuple):
 
     key: str
     kind: str  # failing | ok
-    stamp: str  # when it started failing or recovered: part of the Message-ID
+    stamp: str | None  # when it started failing or recovered: part of the Message-ID
     subject: str
     lines: list[str]
 
@@ -50,7 +50,7 @@ def notices_due(store: Store, mail: MailSettings) -> list[Notice]:
 
 
 def _all_failing_notice(
-    states: list[dict[str, Any]], mail: MailSettings, admin: render.Recipient
+    states: list[SourceState], mail: MailSettings, admin: render.Recipient
 ) -> Notice:
     """Every source fails: one message for all of them, settling each one's notice."""
     subject = f"[InkWatch] all {len(states)} sources are failing — network down?"
@@ -88,7 +88,7 @@ def _notice(
     )
 
 
-def _source_notice(store: Store, state: dict[str, Any], mail: MailSettings) -> _SourceNotice | None:
+def _source_notice(store: Store, state: SourceState, mail: MailSettings) -> _SourceNotice | None:
     """A source's notice, if one is due."""
     key, failing = f"source:{state['source']}", state["consecutive_failures"]
     known = store.notice_state(key)

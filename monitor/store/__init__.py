@@ -19,7 +19,7 @@ from monitor.store.connection import environment_error, stamp, utcnow
 from monitor.store.outbox import Outbox, OutboxItem
 from monitor.store.rows import ALERT_FIELDS
 from monitor.store.schema import SCHEMA_VERSION
-from monitor.store.source_state import SourceStates
+from monitor.store.source_state import SourceState, SourceStates
 from monitor.store.subscribers import Subscribers
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "AlertQuery",
     "Judge",
     "OutboxItem",
+    "SourceState",
     "Store",
     "UpsertResult",
     "environment_error",

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from monitor.store.connection import Connection, utcnow
 from monitor.store.rows import CHUNK
 
 
+class SourceState(TypedDict):
+    """A source_state row: how a source's runs went."""
+
+    source: str
+    last_attempt: str | None
+    last_success: str | None
+    last_error: str | None
+    last_error_at: str | None
+    consecutive_failures: int
+    items_last: int | None  # records the last parse gave
+    items_max: int  # the most records a parse ever gave
+    follow_mark: str | None  # the date of the newest followed document fetched
+    gone_url: str | None  # the url that answered 410 Gone
+    retry_at: str | None  # when a rate-limited source asked to be polled again
+
+
 class SourceStates(Connection):
     """The source_state and http_cache tables."""
 
-    def source_state(self, source: str) -> dict[str, Any]:
+    def source_state(self, source: str) -> SourceState:
         """How the source's runs went (a source never run gets the column defaults)."""
         for row in self.db.query("SELECT * FROM source_state WHERE source = ?", [source]):
-            return row
-        state: dict[str, Any] = dict.fromkeys(self.db["source_state"].columns_dict)
+            return cast(SourceState, row)
+        state: dict[str, Any] = dict.fromkeys(SourceState.__annotations__)
         state.update(source=source, consecutive_failures=0, items_max=0)
-        return state
+        return cast(SourceState, state)
 
-    def source_states(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM source_state ORDER BY source"))
+    def source_states(self) -> list[SourceState]:
+        rows = self.db.query("SELECT * FROM source_state ORDER BY source")
+        return [cast(SourceState, row) for row in rows]
 
     def advance_follow_mark(self, source: str, mark: str) -> None:
         """Remember the date of the newest followed document fetched (it only moves forward)."""
