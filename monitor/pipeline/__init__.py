@@ -7,7 +7,8 @@
 - rematch: the watchlist changed — judge every stored alert again, queue what now concerns
   subscribers;
 - deliver: the outbox → email, by the retry rules (notify.retry); notices: what the
-  operator must hear.
+  operator must hear;
+- classify: `inkwatch match` — alert-like JSON lines judged without a database.
 """
 
 from __future__ import annotations
