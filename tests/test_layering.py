@@ -4,6 +4,8 @@ store, match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violat
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
@@ -177,3 +179,27 @@ def test_the_mail_policy_is_pure() -> None:
     path = PACKAGE / "notify" / "policy.py"
     imported = {name for _, name in monitor_imports(path)}
     assert imported == {"monitor.model"}
+
+
+# What a read-only command (`inkwatch alerts`, `show`, `--help`) must not pay for: the
+# HTTP client, the parsers' libraries, the scheduler, the mail libraries, the matcher.
+HEAVY = ("httpx", "feedparser", "bs4", "apscheduler", "smtplib", "ahocorasick_rs")
+HEAVY_PARTS = (
+    "monitor.pipeline.",
+    "monitor.fetch",
+    "monitor.daemon",
+    "monitor.match",
+    "monitor.notify",
+)
+
+
+def test_the_command_line_starts_light() -> None:
+    """Importing the CLI loads no fetching, parsing, scheduling, matching or mail code:
+    each command imports what it needs when it runs."""
+    code = "import sys, monitor.cli\nprint('\\n'.join(sorted(sys.modules)))\n"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    heavy = [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY_PARTS)]
+    assert heavy == []
+    assert "monitor.cli.alerts" in loaded and "monitor.store" in loaded

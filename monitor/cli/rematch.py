@@ -11,7 +11,6 @@ import click
 from monitor.cli.app import App, cli, pass_app
 from monitor.cli.output import TABLE_WIDTH, cut
 from monitor.model import Severity, more_severe
-from monitor.pipeline.rematch import rematch
 
 
 @cli.command("rematch")
@@ -26,6 +25,8 @@ from monitor.pipeline.rematch import rematch
 def rematch_cmd(app: App, sources_: tuple[str, ...], queue_mail: bool) -> None:
     """Re-evaluate stored alerts against the watchlist (after you changed it) and show
     what changed. Nothing is mailed unless you ask with --notify."""
+    from monitor.pipeline.rematch import rematch
+
     judge = app.judge  # a watchlist that cannot be read stops here, before the store
     with app.store() as store:
         found = rematch(store, judge, sources=sources_, notify=queue_mail, digests=app.digests)
