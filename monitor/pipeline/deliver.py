@@ -19,7 +19,7 @@ from monitor.notify.transports import Delivery, Transport
 from monitor.pipeline.notices import Notice, notices_due
 from monitor.store import OutboxItem, Store
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)

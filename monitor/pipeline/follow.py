@@ -13,7 +13,7 @@ from monitor.model import Follow, SourceConfig
 from monitor.pipeline.ingest import Parsed, RunOptions, SourceReport, parse_payload, store_found
 from monitor.store import Store
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger(__name__)
 
 
 # A source's first poll takes only the newest few documents it is pointed to (a month of

@@ -17,7 +17,7 @@ from monitor.model import UTC_DIGESTS, Alert, DigestSchedule, Follow, Skipped, S
 from monitor.notify import policy
 from monitor.store import Judge, Store, UpsertResult, stamp
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger(__name__)
 
 
 def store_alerts(

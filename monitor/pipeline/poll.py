@@ -21,7 +21,7 @@ from monitor.pipeline.follow import choose, follow_documents, save_validators
 from monitor.pipeline.ingest import Parsed, RunOptions, SourceReport, parse_payload, store_found
 from monitor.store import Store
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger(__name__)
 
 
 def run_source(

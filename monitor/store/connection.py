@@ -22,7 +22,7 @@ import sqlite_utils
 from monitor.errors import StoreError
 from monitor.store.schema import SCHEMA_VERSION, upgrade
 
-log = logging.getLogger("monitor.store")
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database, Migrations
 
-log = logging.getLogger("monitor.store")
+log = logging.getLogger(__name__)
 
 # The public id (a hash of source and ref, see model.alert_id) is looked up through
 # alert_ids, a small FTS5 index: FTS5 buffers and merges its keys like an LSM tree, so it

@@ -18,7 +18,7 @@ from monitor.text.clean import MISSING, clean, cut_at_tag, is_missing, strip_tag
 from monitor.text.dates import utc_midnight
 from monitor.text.lots import SAFETY_GATE_LIST_GAPS, split_lot_list
 
-log = logging.getLogger("monitor.sources.eu_safety_gate")
+log = logging.getLogger(__name__)
 
 # "Type of economic operator <label>: <operator>Category of measure(s): <measure>Date of entry
 # into force: <date>", repeated with no separator when several measures were taken.
