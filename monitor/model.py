@@ -388,3 +388,82 @@ class Mail:
     subscriber: int
     updated: bool  # about a new revision of an alert mailed before
     due: str
+    reminder: int = 0  # 0: the alert mail; N >= 1: the N-th daily reminder about its case
+
+
+# -- recall response: what the clinic holds, whom it treated, and what it did -----------------
+
+# What a clinic can record on a case; "not-ours" says the alert does not concern its bottles.
+CASE_ACTIONS = ("quarantined", "disposed", "returned", "clients-contacted", "not-ours", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Bottle:
+    """A bottle (or a batch of the same bottles) on the clinic's shelf: one inventory row."""
+
+    id: int
+    brand: str
+    product: str = ""
+    lot: str = ""
+    barcode: str = ""  # the GTIN/EAN printed on it, as UK and EU notices list them
+    expires: date | None = None
+    location: str = ""  # which room or shelf
+    opened: date | None = None  # None: sealed
+    received: date | None = None
+    note: str = ""
+    origin: str = ""  # how it came in: "cli", a CSV file's name, or "watchlist.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """A session: the clinic's own client reference (never a name), a day, the lots used."""
+
+    id: int
+    client: str
+    date: date
+    lots: tuple[str, ...]
+    area: str = ""  # e.g. "eyebrows", "left forearm"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAction:
+    """Something the clinic did about a case, when and by whom."""
+
+    action: str  # one of CASE_ACTIONS
+    at: str  # UTC timestamp
+    note: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """The work an alert about a held lot opens: the bottles it concerns, the sessions that
+    used those lots, and what the clinic did. ``kind`` is "lot" (a lot or barcode the
+    clinic holds) or "window" (bottles received in a recall's manufacturing or
+    distribution window: to be checked)."""
+
+    id: int
+    alert: int  # the alert's row number
+    alert_id: str
+    title: str
+    kind: str
+    severity: Severity
+    revision: int
+    lots: tuple[str, ...]  # the lots it is about, normalised (text.lots.normalize_lot)
+    opened: str
+    closed: str | None = None
+    bottles: tuple[Bottle, ...] = ()
+    sessions: tuple[Treatment, ...] = ()
+    actions: tuple[CaseAction, ...] = ()
+    changes: tuple[str, ...] = ()  # what later revisions of the alert changed, oldest first
+
+    @property
+    def clients(self) -> tuple[str, ...]:
+        """The client references of its sessions, each once, sorted."""
+        return tuple(sorted({session.client for session in self.sessions}))
+
+    @property
+    def session_dates(self) -> tuple[date, date] | None:
+        """The first and last day a lot of this case was used, if ever."""
+        days = [session.date for session in self.sessions]
+        return (min(days), max(days)) if days else None

@@ -8,6 +8,8 @@ One module per table family, each a part of ``Store``:
 - alert_reads: lists, search, one alert, every alert for `rematch`;
 - outbox: queueing, claiming and settling mail; operator notices;
 - subscribers; source_state (runs and HTTP validators);
+- inventory (bottles and the sessions that used a lot), cases (what an alert about a held
+  lot opens, and every action recorded on it);
 - rows: how alerts sit in their rows (JSON lists, dates) and the way back.
 """
 
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 from monitor.store.alert_reads import AlertQuery, AlertReads, fts_query
 from monitor.store.alert_writes import AlertWrites, Judge, UpsertResult
+from monitor.store.cases import Cases
 from monitor.store.connection import environment_error, stamp, utcnow
+from monitor.store.inventory import NewBottle, NewSession
 from monitor.store.outbox import Outbox, OutboxItem
 from monitor.store.rows import ALERT_FIELDS
 from monitor.store.schema import SCHEMA_VERSION
@@ -27,6 +31,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "AlertQuery",
     "Judge",
+    "NewBottle",
+    "NewSession",
     "OutboxItem",
     "SourceState",
     "Store",
@@ -38,5 +44,5 @@ __all__ = [
 ]
 
 
-class Store(AlertWrites, AlertReads, Outbox, Subscribers, SourceStates):
+class Store(AlertWrites, AlertReads, Outbox, Subscribers, SourceStates, Cases):
     """The alert database. Open it with ``Store.open``; use it as a context manager."""

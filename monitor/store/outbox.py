@@ -1,6 +1,7 @@
-"""The outbox: one row per (alert, revision, subscriber), written in the transaction that
-stores the alert, marked `sent` only after the mail server accepted the message; and the
-notices table, which remembers what the operator was told."""
+"""The outbox: one row per (alert, revision, subscriber, reminder), written in the
+transaction that stores the alert (or finds its case still open), marked `sent` only after
+the mail server accepted the message; and the notices table, which remembers what the
+operator was told."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class OutboxItem:
     alert: Alert
     verdict: Verdict
     first_seen: str
+    alert_num: int = 0  # the alert's row number (its case is looked up by it)
+    reminder: int = 0  # 0: the alert mail; N >= 1: the N-th reminder about its open case
 
 
 class Outbox(Connection):
@@ -40,9 +43,12 @@ class Outbox(Connection):
         now = stamp(now)
         before = self.total_changes
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO outbox (alert, revision, subscriber, updated, next_attempt, "
-            "created) VALUES (?, ?, ?, ?, ?, ?)",
-            [(m.alert, m.revision, m.subscriber, int(m.updated), m.due, now) for m in rows],
+            "INSERT OR IGNORE INTO outbox (alert, revision, subscriber, reminder, updated, "
+            "next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (m.alert, m.revision, m.subscriber, m.reminder, int(m.updated), m.due, now)
+                for m in rows
+            ],
         )
         return self.total_changes - before
 
@@ -119,6 +125,7 @@ class Outbox(Connection):
         marks = ",".join("?" * len(ids))
         rows = self.db.query(
             f"SELECT o.id AS outbox_id, o.revision AS outbox_revision, o.updated AS is_update, "
+            f"o.reminder, "
             f"o.attempts, o.failing_since, {_SUBSCRIBER_COLUMNS}, a.* "
             f"FROM outbox o JOIN alerts a ON a.num = o.alert "
             f"JOIN subscribers s ON s.id = o.subscriber WHERE o.id IN ({marks}) ORDER BY o.id",
@@ -223,4 +230,6 @@ def _item_of(row: dict[str, Any]) -> OutboxItem:
         alert=alert_of(row),
         verdict=verdict,
         first_seen=row["first_seen"],
+        alert_num=row["num"],
+        reminder=row["reminder"],
     )

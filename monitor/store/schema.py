@@ -231,6 +231,100 @@ CREATE TABLE rematch_rises (
 );
 """
 
+# Version 8: recall response. What the clinic holds (inventory: one row per bottle or batch
+# of bottles, with the lot compared in its normalised form), the treatments that used a lot
+# (sessions: the clinic's own pseudonymous client reference, never a name), and the cases
+# an alert about a held lot opens, with every action taken and who took it. An outbox row
+# is now (alert, revision, subscriber, reminder): reminder 0 is the alert mail, N >= 1 the
+# N-th daily reminder about its open case, so each reminder also goes exactly once.
+SCHEMA_RECALL_RESPONSE = """
+CREATE TABLE inventory (
+    id INTEGER PRIMARY KEY,
+    brand TEXT NOT NULL,
+    product TEXT NOT NULL DEFAULT '',
+    lot TEXT NOT NULL DEFAULT '',
+    lot_key TEXT NOT NULL DEFAULT '',
+    barcode TEXT NOT NULL DEFAULT '',
+    expires TEXT,
+    location TEXT NOT NULL DEFAULT '',
+    opened TEXT,
+    received TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+);
+CREATE INDEX inventory_lot ON inventory (lot_key);
+CREATE INDEX inventory_barcode ON inventory (barcode) WHERE barcode != '';
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    client TEXT NOT NULL,
+    date TEXT NOT NULL,
+    area TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL
+);
+CREATE INDEX sessions_date ON sessions (date);
+CREATE TABLE session_lots (
+    session INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    lot TEXT NOT NULL,
+    lot_key TEXT NOT NULL,
+    PRIMARY KEY (session, lot_key)
+) WITHOUT ROWID;
+CREATE INDEX session_lots_key ON session_lots (lot_key);
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    alert INTEGER NOT NULL UNIQUE REFERENCES alerts (num) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    lots TEXT NOT NULL DEFAULT '[]',
+    opened TEXT NOT NULL,
+    closed TEXT,
+    changes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE case_bottles (
+    case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    bottle INTEGER NOT NULL REFERENCES inventory (id) ON DELETE CASCADE,
+    PRIMARY KEY (case_id, bottle)
+) WITHOUT ROWID;
+CREATE TABLE case_actions (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    by TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+CREATE INDEX case_actions_case ON case_actions (case_id);
+CREATE TABLE outbox_v8 (
+    id INTEGER PRIMARY KEY,
+    alert INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    reminder INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt TEXT NOT NULL,
+    claimed_at TEXT,
+    claimed_by INTEGER,
+    sent_at TEXT,
+    message_id TEXT,
+    created TEXT NOT NULL,
+    failing_since TEXT,
+    expired INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (alert, revision, subscriber, reminder)
+);
+INSERT INTO outbox_v8 (id, alert, revision, subscriber, updated, state, attempts, last_error,
+    next_attempt, claimed_at, claimed_by, sent_at, message_id, created, failing_since, expired)
+SELECT id, alert, revision, subscriber, updated, state, attempts, last_error, next_attempt,
+    claimed_at, claimed_by, sent_at, message_id, created, failing_since, expired FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v8 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (state, next_attempt);
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
 MIGRATIONS: tuple[str, ...] = (
     SCHEMA_1,
@@ -240,6 +334,7 @@ MIGRATIONS: tuple[str, ...] = (
     SCHEMA_OUTBOX_LIFETIME,
     SCHEMA_FETCH_STATE,
     SCHEMA_REMATCH_RISES,
+    SCHEMA_RECALL_RESPONSE,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # The name each step is recorded under (one per entry of MIGRATIONS, in order).
@@ -251,6 +346,7 @@ STEP_NAMES = (
     "005_outbox_lifetime",
     "006_fetch_state",
     "007_rematch_rises",
+    "008_recall_response",
 )
 STEPS = Migrations("inkwatch")
 
