@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,9 +20,12 @@ from monitor import __version__, sources
 from monitor.cli.output import one_line
 from monitor.config import Config, default_config, load_config, resolve_config_path
 from monitor.errors import ConfigError, Interrupted, MonitorError
-from monitor.model import DigestSchedule, Verdict, Watchlist
+from monitor.model import DigestSchedule, Watchlist
 from monitor.store import Store
 from monitor.watchlist import DEFAULT_WATCHLIST, load_watchlist
+
+if TYPE_CHECKING:
+    from monitor.pipeline.clinic import ClinicJudge
 
 SAMPLE_CONTACT = "change-me@example.org"  # [settings] contact in the sample sources.toml
 SHIPPED_WATCHLIST = "shipped"  # --watchlist shipped: the watchlist InkWatch ships
@@ -43,7 +45,7 @@ class App:
         self.creates_folders = False  # only `init` may create the database's folder
         self._config: Config | None = None
         self._watchlist: Watchlist | None = None
-        self._matcher: Any = None
+        self._judge: ClinicJudge | None = None
 
     @property
     def config(self) -> Config:
@@ -132,13 +134,15 @@ class App:
         return self._watchlist
 
     @property
-    def judge(self) -> Callable[[Any], Verdict]:
-        """The matcher for the watchlist, built once (only commands that classify need it)."""
-        if self._matcher is None:
-            from monitor.match import Matcher  # the automaton library loads only when needed
+    def judge(self) -> ClinicJudge:
+        """The matcher for the watchlist, built once (only commands that classify need it);
+        the pipeline widens it to the inventory of the database it runs on."""
+        if self._judge is None:
+            # The automaton library loads only when a command classifies.
+            from monitor.pipeline.clinic import ClinicJudge
 
-            self._matcher = Matcher(self.watchlist)
-        return self._matcher.classify
+            self._judge = ClinicJudge(self.watchlist)
+        return self._judge
 
 
 class Group(click.Group):

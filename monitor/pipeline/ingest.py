@@ -15,6 +15,7 @@ from monitor import sources
 from monitor.errors import MonitorError
 from monitor.model import UTC_DIGESTS, Alert, DigestSchedule, Follow, Skipped, SourceConfig
 from monitor.notify import policy
+from monitor.pipeline.clinic import for_store
 from monitor.store import Judge, Store, UpsertResult, stamp
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ def ingest_file(
                 path,
                 len(parsed.follows),
             )
+        judge = for_store(judge, store)
         with store.transaction():
             report.take(store_alerts(store, parsed.alerts, via="file", judge=judge))
     except MonitorError as exc:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.errors import Interrupted, MonitorError, ParseError, StoreError
 from monitor.fetch import Fetcher, Gone, RateLimited, Validators
 from monitor.model import SourceConfig
+from monitor.pipeline.clinic import for_store
 from monitor.pipeline.follow import choose, follow_documents, save_validators
 from monitor.pipeline.ingest import Parsed, RunOptions, SourceReport, parse_payload, store_found
 from monitor.store import Store
@@ -64,6 +65,7 @@ def _poll(
     report.items = len(parsed.alerts) + len(parsed.follows) + len(parsed.skipped)
     report.skipped = len(parsed.skipped)
     _check_not_empty(cfg, store, parsed)
+    options = replace(options, judge=for_store(options.judge, store))  # bottles added since
     if options.backfill_from is None and store.source_state(cfg.name)["last_success"] is None:
         # A source's first poll finds what the regulator published before InkWatch watched
         # it: a baseline, stored but never mailed (like rss2email's first run).

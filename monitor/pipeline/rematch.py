@@ -14,6 +14,7 @@ from typing import Any
 
 from monitor.model import UTC_DIGESTS, DigestSchedule, Revision, Severity, Verdict, more_severe
 from monitor.notify import policy
+from monitor.pipeline.clinic import for_store
 from monitor.store import Judge, Store, stamp
 
 
@@ -38,6 +39,7 @@ def rematch(
 ) -> RematchReport:
     """Judge the stored alerts (of ``sources``; none: all) again, in one transaction."""
     report, now = RematchReport(), stamp(now)
+    judge = for_store(judge, store) or judge  # the bottles the inventory holds now
     rising: list[Revision] = []  # more severe now, or left over from a plain rematch
     held: list[Revision] = []  # about a lot the clinic holds (only looked for with notify)
     with store.transaction():

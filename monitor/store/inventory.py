@@ -93,6 +93,11 @@ class Inventory(Connection):
     def remove_bottle(self, bottle: int) -> bool:
         return self.db.execute("DELETE FROM inventory WHERE id = ?", [bottle]).rowcount > 0
 
+    def inventory_version(self) -> tuple[int, int]:
+        """Changes whenever a bottle is added or removed (how many, and the newest id)."""
+        row = self.db.execute("SELECT count(*), coalesce(max(id), 0) FROM inventory").fetchone()
+        return row[0], row[1]
+
     def held_lots(self) -> list[Lot]:
         """What the matcher must know the clinic holds: each bottle's lot, and its barcode
         as a lot of its own (notices list barcodes among their lots)."""
