@@ -196,6 +196,18 @@ def uk_content(name: str, slug: str) -> Case:
     )
 
 
+def uk_real(name: str, slug: str) -> Case:
+    """A real GOV.UK content item, followed from the real search page that lists it."""
+    return Case(
+        "uk_opss",
+        name,
+        sample(f"uk_opss/{name}.json"),
+        UK_CONTENT + slug,
+        via=sample("uk_opss/search_real_2026-10-03.json"),
+        via_url=UK_SEARCH,
+    )
+
+
 CASES = [
     Case("accc_recalls", "own_pmu_recalls", fixture("accc_recalls/own_pmu_recalls.xml"), ACCC),
     Case(
@@ -279,6 +291,17 @@ CASES = [
     ),
     uk_content(
         "content_key_value", "product-safety-report-kestrelle-pearl-whitening-night-cream-2406-0187"
+    ),
+    uk_real(
+        "content_recall_2609-0229_real",
+        "product-recall-my-first-baby-spinner-sold-by-the-works-2609-0229",
+    ),
+    uk_real("content_report_2609-0156_real", "product-safety-report-allegro-a1-e-bike-2609-0156"),
+    Case(
+        "uk_opss",
+        "search_real_2026-10-03",
+        sample("uk_opss/search_real_2026-10-03.json"),
+        UK_SEARCH,
     ),
     Case("uk_opss", "search_malformed", fixture("uk_opss/search_malformed.json"), UK_SEARCH),
     Case("uk_opss", "search_page", fixture("uk_opss/search_page.json"), UK_SEARCH),
@@ -387,7 +410,7 @@ def case_named(case_id: str, **changes: Any) -> Case:
 def test_every_golden_file_is_one_case() -> None:
     on_disk = sorted(path.relative_to(FIXTURES) for path in FIXTURES.rglob(f"*{SUFFIX}"))
     assert sorted(case.golden.relative_to(FIXTURES) for case in CASES) == on_disk
-    assert len({case.id for case in CASES}) == len(CASES) == 23
+    assert len({case.id for case in CASES}) == len(CASES) == 26
     assert {case.source for case in CASES} == {
         "accc_recalls",
         "eu_safety_gate",
@@ -398,7 +421,7 @@ def test_every_golden_file_is_one_case() -> None:
         "oecd_recalls",
         "uk_opss",
     }
-    assert sum(case.via is not None for case in CASES) == 7  # followed documents
+    assert sum(case.via is not None for case in CASES) == 9  # followed documents
 
 
 @pytest.fixture

@@ -207,8 +207,9 @@ def test_empty_search_is_an_empty_result() -> None:
 def test_full_alert_updates_the_preliminary_one(content: str, position: int) -> None:
     preliminary = records(parse(fixture("search_page")))[position]
     full = only_alert(fixture(content))
-    same = ("ref", "url", "title", "summary", "published", "country", "category")
+    same = ("ref", "url", "title", "published", "country", "category")
     assert {k: getattr(full, k) for k in same} == {k: getattr(preliminary, k) for k in same}
+    assert full.summary.startswith(preliminary.summary)  # and the Product Description row
     assert full.id == preliminary.id
     assert set(preliminary.hazards) < set(full.hazards)
     assert full.brands and full.products and full.lots
@@ -227,6 +228,18 @@ def test_key_value_table_fields() -> None:
     assert alert.action == "Withdrawal of the product from the market."
     assert alert.raw["body"]["rows"][0]["type"] == "Cosmetics – Skin lightening cream"
     assert alert.raw["metadata"]["product_risk_level"] == "serious"
+
+
+def test_real_gov_uk_rows_batches_barcodes_and_description(samples: Path) -> None:
+    """The real GOV.UK item writes "Batches" (plural), ends the list "(All batches)" and
+    describes the product in a "Product Description" row."""
+    alert = only_alert((samples / "uk_opss" / "content_recall_2609-0229_real.json").read_bytes())
+    assert alert.lots[:2] == ("186334", "184455") and alert.lots[-3:] == (
+        "174513",
+        "All batches",
+        "5052089365995",
+    )
+    assert alert.summary.endswith("intended for babies/toddlers. Colours may vary.")
 
 
 def test_header_row_table_fields() -> None:

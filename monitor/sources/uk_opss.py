@@ -346,7 +346,9 @@ def _content_alert(
         ref=ref,
         url=SITE + path,
         title=title or ref,
-        summary=value(document.get("description")),
+        summary=" ".join(
+            unique((value(document.get("description")), *_column(rows, "description")))
+        ),
         published=published,
         brands=unique(_column(rows, "brand")),
         products=unique((lines.get("product", ""), *_column(rows, "product", "model"))),
@@ -375,8 +377,12 @@ _MODEL_KEYS = frozenset(
     {"model", "models", "model name", "model number", "model no", "product model", "type/model"}
 )
 _BRAND_KEYS = frozenset({"brand", "brands", "brand name", "trade mark", "trademark"})
-_LOT_KEY = re.compile(r"^(?:batch|lot)\b")
-_BARCODE_KEY = re.compile(r"^(?:barcode|bar code|ean|gtin|upc)\b")
+# "Batch", "Batches", "Batch number(s)", "Lot", "Lots", "Lot code"… (GOV.UK writes "Batches")
+_LOT_KEY = re.compile(r"^(?:batch(?:es)?|lots?)\b")
+_BARCODE_KEY = re.compile(r"^(?:barcodes?|bar codes?|eans?|gtins?|upcs?)\b")
+_DESCRIPTION_KEYS = frozenset({"product description", "description"})
+# A code list that ends "(All batches)": every batch of the product, the codes listed or not.
+_ALL_BATCHES = re.compile(r"\(\s*all\s+(batch(?:es)?|lots?)\s*\)\s*$", re.IGNORECASE)
 _LINES = re.compile(r"\s*\n\s*")
 _SUMMARY_LINE = re.compile(r"^(product|hazard|risk|corrective action)\s*:\s*(.+)$", re.I | re.S)
 _HEADINGS = ("h1", "h2", "h3", "h4")
@@ -412,6 +418,8 @@ def _field(key: str) -> str | None:
         return "brand"
     if _LOT_KEY.match(key):
         return "lot"
+    if key in _DESCRIPTION_KEYS:
+        return "description"
     return "barcode" if _BARCODE_KEY.match(key) else None
 
 
@@ -455,13 +463,25 @@ def _product_fields(row: Mapping[str, str]) -> dict[str, list[str]]:
             continue
         # Batch and barcode cells list several codes; only clear separators split them.
         if field in ("lot", "barcode"):
-            parts = split_lot_list(text, TABLE_CELL_GAPS)
+            parts = _codes(text)
+        elif field == "description":
+            parts = [" ".join(text.split())]
         else:
             parts = _LINES.split(text)
         found = [found for part in parts if (found := value(part))]
         if found:
             mapped.setdefault(field, []).extend(found)
     return mapped
+
+
+def _codes(text: str) -> list[str]:
+    """The codes of a batch or barcode cell; "… 174513 (All batches)" keeps "All batches"
+    as a code of its own, which the matcher reads as every lot of the product."""
+    every = _ALL_BATCHES.search(text)
+    if every:
+        text = text[: every.start()]
+    codes = split_lot_list(text, TABLE_CELL_GAPS)
+    return [*codes, f"All {every[1].lower()}"] if every else codes
 
 
 def _summary_lines(soup: BeautifulSoup) -> dict[str, str]:
