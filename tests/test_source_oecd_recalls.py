@@ -124,6 +124,26 @@ def test_rss_guid_missing_falls_back_to_link_and_bad_item_is_skipped(samples: Pa
     assert all(isinstance(item, Alert) for item in items[2:])
 
 
+def test_an_id_holding_a_slash_keeps_the_portal_link_as_written(samples: Path) -> None:
+    """Korean and Safety Gate ids hold "/": the RSS item's own <link> is kept as the
+    portal wrote it, never rebuilt from the guid; a "Korea (Republic of)" creator is KR."""
+    payload = (samples / "oecd" / "rss_2026-08-21.xml").read_bytes()
+    link = (
+        b"https://globalrecalls.oecd.org/#/recalls/http%3A%2F%2FPoliciesApplications.oecd.org"
+        b"%2FGlobalRecalls%2FRecall%2FEN%2FKR%2F2026-0412%252F7"
+    )
+    payload = payload.replace(
+        b"<link>https://globalrecalls.oecd.org/#/recalls/http%3A%2F%2FPoliciesApplications.oecd.org"
+        b"%2FGlobalRecalls%2FRecall%2FEN%2FUS%2F26713</link>",
+        b"<link>" + link + b"</link>",
+    ).replace(
+        b"GlobalRecalls/Recall/EN/US/26713</guid>", b"GlobalRecalls/Recall/EN/KR/2026-0412/7</guid>"
+    )
+    alert = by_ref(parse(payload))["KR:2026-0412/7"]
+    assert alert.url == link.decode() and alert.raw["link"] == link.decode()
+    assert oecd_recalls.COUNTRY_CODES["Korea (Republic of)"] == "KR"
+
+
 def test_bad_search_result_is_skipped_and_the_rest_parsed() -> None:
     data = json.loads((FIXTURES / "search_api_shape.json").read_bytes())
     data["results"][1] = {"id": "", "countryId": "SE", "product.name": "no id"}

@@ -53,6 +53,7 @@ COUNTRY_CODES: Mapping[str, str] = {
     "Czech Republic": "CZ", "Denmark": "DK", "Estonia": "EE", "Finland": "FI", "France": "FR",
     "Germany": "DE", "Greece": "GR", "Hungary": "HU", "Iceland": "IS", "India": "IN",
     "Ireland": "IE", "Israel": "IL", "Italy": "IT", "Japan": "JP", "Korea": "KR",
+    "Korea (Republic of)": "KR", "Republic of Korea": "KR", "Korea, Republic of": "KR",
     "Latvia": "LV", "Liechtenstein": "LI", "Lithuania": "LT", "Luxembourg": "LU",
     "Malaysia": "MY", "Malta": "MT", "Mexico": "MX", "Netherlands": "NL", "New Zealand": "NZ",
     "Norway": "NO", "Peru": "PE", "Poland": "PL", "Portugal": "PT", "Romania": "RO",
@@ -126,13 +127,16 @@ def _rss_records(payload: bytes, where: str) -> Iterator[_Record | Skipped]:
             yield Skipped(ref, "no OECD recall guid (…/Recall/LANG/CC/ID)")
             continue
         lang, code, native_id = match.groups()
+        link = clean_text(entry.get("link"))
         yield _Record(
             native_id=native_id,
             country_code=code.upper(),
             country_name=clean_text(entry.get("dcterms_creator")),
             lang=lang.upper(),
             title=clean_text(entry.get("title")),
-            ext_url="",
+            # The portal's own link, as it wrote it: rebuilt from the guid, an id holding
+            # "/" (Korean and Safety Gate ids) could come out encoded another way.
+            ext_url=link if link.startswith(PORTAL) else "",
             date=clean_text(entry.get("dcterms_datesubmitted")) or _rss_pubdate(entry),
             raw_id=guid,
         )
