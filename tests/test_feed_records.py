@@ -288,3 +288,25 @@ def test_alerts_stored_under_a_link_by_an_earlier_version_are_not_stored_again(
 def _fields(alert: Alert) -> dict:
     keep = ("url", "title", "summary", "published", "lots", "category", "country")
     return {key: getattr(alert, key) for key in keep}
+
+
+def test_a_cut_off_pubdate_falls_back_to_the_submitted_date(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """OECD-style items carry dcterms:dateSubmitted beside pubDate: when the pubDate is cut
+    off or unreadable, that date is used (and nothing is reported unreadable)."""
+    payload = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:dcterms="http://purl.org/dc/terms/">'
+        b"<channel><title>t</title>"
+        b"<item><title>Ink recall</title><link>https://a.test/1</link><guid>g1</guid>"
+        b"<pubDate>Fri, 21 Aug</pubDate><dcterms:dateSubmitted>2026-08-20</dcterms:dateSubmitted>"
+        b"</item><item><title>Ink recall 2</title><link>https://a.test/2</link><guid>g2</guid>"
+        b"<pubDate>Fri, 21 Aug</pubDate></item></channel></rss>"
+    )
+    cfg = SourceConfig(
+        name="f", kind="feed", url="https://a.test/feed", interval=timedelta(hours=1)
+    )
+    with caplog.at_level(logging.WARNING):
+        alerts = [a for a in feed.parse(payload, cfg) if isinstance(a, Alert)]
+    assert [a.published for a in alerts] == [datetime(2026, 8, 20, tzinfo=UTC), None]
+    assert "1 entries have a date that cannot be read" in caplog.text

@@ -179,6 +179,10 @@ def test_html_to_text(html: str | None, text: str) -> None:
         ("lots BL23/SC23", ("BL23", "SC23")),
         ("LOT #: A-1234", ("A-1234",)),
         ("a lot of the product was sold", ()),
+        # a range is every code in it (issue: only the first number was kept)
+        ("Bloodline ink, batch numbers 1535 through 1538", ("1535", "1536", "1537", "1538")),
+        ("lots BL100 to BL102", ("BL100", "BL101", "BL102")),
+        ("lot 12 to 1545 ml", ("12",)),  # not a range: the codes differ in width
     ],
 )
 def test_find_lots(text: str, lots: tuple[str, ...]) -> None:

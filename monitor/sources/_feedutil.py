@@ -114,10 +114,13 @@ class EntryDates:
         self.unreadable = 0
         self.example = ""
 
-    def read(self, text: Any, parsed: time.struct_time | None) -> datetime | None:
-        """The date of an entry from its text and feedparser's reading of it (UTC)."""
+    def read(
+        self, text: Any, parsed: time.struct_time | None, fallback: datetime | None = None
+    ) -> datetime | None:
+        """The date of an entry from its text and feedparser's reading of it (UTC); when
+        that is missing or cannot be read, ``fallback`` (another date field of the entry)."""
         if text is None and parsed is None:
-            return None  # the entry has no date: nothing is wrong
+            return fallback  # the entry has no such date: nothing is wrong
         raw = clean_text(text)
         moment = struct_to_utc(parsed)
         if moment is not None and _ISO_LIKE.match(raw) and iso_to_utc(raw) is None:
@@ -125,10 +128,10 @@ class EntryDates:
         offset = _OFFSET.search(raw)
         if offset and (int(offset["hours"]) > 14 or int(offset["minutes"]) > 59):
             moment = None  # "+9999" read as 99 h 99 min would move the date by days
-        if moment is None:
+        if moment is None and fallback is None:
             self.unreadable += 1
             self.example = self.example or raw
-        return moment
+        return moment or fallback
 
     def report(self) -> None:
         if self.unreadable:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from monitor.errors import ConfigError
@@ -26,6 +27,7 @@ from monitor.sources._feedutil import (
     parse_feed,
 )
 from monitor.text.clean import clean_text, html_to_text, unique
+from monitor.text.dates import iso_to_utc, struct_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +103,31 @@ def _read_entry(entry: Mapping[str, Any], dates: EntryDates) -> dict[str, Any] |
         "summary": summary,
         "summary_html": summary_html or "",
         "published": _plain(entry, "published") or _plain(entry, "updated") or "",
-        "published_at": dates.read(_plain(entry, key), _plain(entry, f"{key}_parsed")),
+        "published_at": dates.read(
+            _plain(entry, key), _plain(entry, f"{key}_parsed"), _other_date(entry)
+        ),
         "tags": unique(clean_text(tag.get("term")) for tag in entry.get("tags") or []),
         "author": clean_text(entry.get("author")),
         "ref": ref,
         "legacy_ref": legacy_ref,
     }
+
+
+# Date fields some feeds carry besides pubDate/updated (the OECD's dcterms:dateSubmitted,
+# Dublin Core's dc:date and dcterms:issued/created, Atom's published/created).
+_OTHER_DATES = ("dcterms_datesubmitted", "dcterms_issued", "dcterms_created", "created", "dc_date")
+
+
+def _other_date(entry: Mapping[str, Any]) -> datetime | None:
+    """The first other date field that can be read: a cut-off or unreadable pubDate then
+    does not leave an entry undated when the feed also says when it was submitted."""
+    for key in _OTHER_DATES:
+        moment = struct_to_utc(_plain(entry, f"{key}_parsed")) or iso_to_utc(
+            clean_text(_plain(entry, key))
+        )
+        if moment is not None:
+            return moment
+    return None
 
 
 def _plain(entry: Mapping[str, Any], key: str) -> Any:

@@ -117,9 +117,37 @@ NOTICE_MENTIONS = LotGrammar(
 )
 
 
+# "batch numbers 1535 through 1545", "lots BL100 to BL104", "1535–1545": a range of codes
+# with the same letters and as many digits, read as every code in it (at most RANGE_MAX).
+_RANGE = re.compile(
+    rf"\b(?P<prefix>[A-Za-z]*)(?P<first>\d+)\s*(?:\b(?:through|thru|to)\b|[\u2013\u2014])\s*"
+    r"(?P=prefix)(?P<last>\d+)\b"
+)
+RANGE_MAX = 50
+
+
+def expand_ranges(text: str) -> str:
+    """``text`` with each range of codes written out: "1535 through 1538" becomes
+    "1535, 1536, 1537, 1538". A range that is not one (the same number of digits, rising,
+    at most RANGE_MAX codes) is left as written."""
+    if not _RANGE.search(text):
+        return text
+    return _RANGE.sub(_range_codes, text)
+
+
+def _range_codes(found: re.Match[str]) -> str:
+    prefix, first, last = found["prefix"], found["first"], found["last"]
+    start, end = int(first), int(last)
+    if len(first) != len(last) or not start < end <= start + RANGE_MAX - 1:
+        return found.group()
+    return ", ".join(f"{prefix}{number:0{len(first)}d}" for number in range(start, end + 1))
+
+
 def find_lots(text: str, grammar: LotGrammar = MENTIONS) -> list[str]:
     """The lot and batch codes ``text`` names, as written, read by ``grammar``:
-    "Lot#: RB0624", "lots 12024090 and 12026090", "Batch # YO19RX25W70, Y61IMX40"."""
+    "Lot#: RB0624", "lots 12024090 and 12026090", "Batch # YO19RX25W70, Y61IMX40";
+    a range ("batch numbers 1535 through 1545") gives every code in it."""
+    text = expand_ranges(text)
     found = [m.group() for m in grammar.all_lots.finditer(text)] if grammar.all_lots else []
     for pattern in grammar.mentions:
         mentions = list(pattern.finditer(text))
