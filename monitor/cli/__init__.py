@@ -4,6 +4,7 @@ app.py          the group: global options, App (what every command needs), error
 output.py       the formats and the one --format option, ALERT_FIELDS, tables, safe text
 admin.py        init, fetch, run (the daemon), status, backup
 alerts.py       alerts, show, sources
+brands.py       brands, brand: each watchlist brand's recall history
 match.py        match: alert-like JSON lines against the watchlist
 watchlist.py    watchlist check
 rematch.py      rematch (the work itself: pipeline/rematch.py)
@@ -12,7 +13,16 @@ mail.py         notify, outbox, outbox retry, test-email
 """
 
 # Importing the command modules registers their commands on `cli`.
-from monitor.cli import admin, alerts, mail, match, rematch, subscribers, watchlist  # noqa: F401
+from monitor.cli import (  # noqa: F401
+    admin,
+    alerts,
+    brands,
+    mail,
+    match,
+    rematch,
+    subscribers,
+    watchlist,
+)
 from monitor.cli.app import cli, main
 
 __all__ = ["cli", "main"]

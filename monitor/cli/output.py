@@ -125,8 +125,10 @@ def match_text(match: dict[str, str]) -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """A CSV cell: lists joined with '; ' (a match as `match_text`), text terminal-safe
-    (numbers stay numbers)."""
+    """A CSV cell: lists joined with '; ' (a match as `match_text`), a mapping as
+    "key: value; …", text terminal-safe (numbers stay numbers)."""
+    if isinstance(value, dict):
+        value = "; ".join(f"{key}: {item}" for key, item in value.items())
     if isinstance(value, list):
         value = "; ".join(match_text(v) if isinstance(v, dict) else str(v) for v in value)
     return terminal_safe(value) if isinstance(value, str) else value

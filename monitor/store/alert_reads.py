@@ -185,6 +185,17 @@ class AlertReads(Connection):
                 num, revision = row["num"], row["revision"]
                 yield num, revision, alert_of(row), decode(row)
 
+    def brand_history(self) -> list[tuple[str, str, str, int]]:
+        """(watchlist brand, year, source, relevant alerts) for every brand the current
+        verdicts name, by the alert's date; for `inkwatch brands`."""
+        cursor = self.db.execute(
+            "SELECT m.term, substr(a.date, 1, 4) AS year, a.source, count(DISTINCT a.num) "
+            "FROM matches m JOIN alerts a ON a.num = m.alert AND a.revision = m.revision "
+            "WHERE m.kind = 'brand' AND a.relevant = 1 GROUP BY m.term, year, a.source "
+            "ORDER BY m.term COLLATE NOCASE, year, a.source"
+        )
+        return [tuple(row) for row in cursor]
+
     def countries(self) -> set[str]:
         """Every country an alert carries, as the regulators wrote it."""
         cursor = self.db.execute("SELECT DISTINCT country FROM alerts WHERE country != ''")

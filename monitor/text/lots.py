@@ -120,7 +120,7 @@ NOTICE_MENTIONS = LotGrammar(
 # "batch numbers 1535 through 1545", "lots BL100 to BL104", "1535–1545": a range of codes
 # with the same letters and as many digits, read as every code in it (at most RANGE_MAX).
 _RANGE = re.compile(
-    rf"\b(?P<prefix>[A-Za-z]*)(?P<first>\d+)\s*(?:\b(?:through|thru|to)\b|[\u2013\u2014])\s*"
+    r"\b(?P<prefix>[A-Za-z]*)(?P<first>\d+)\s*(?:\b(?:through|thru|to)\b|[\u2013\u2014])\s*"
     r"(?P=prefix)(?P<last>\d+)\b"
 )
 RANGE_MAX = 50
