@@ -10,6 +10,7 @@ watchlist.py    watchlist check
 rematch.py      rematch (the work itself: pipeline/rematch.py)
 subscribers.py  subscribers add, list, pause, resume, remove
 mail.py         notify, outbox, outbox retry, test-email
+report.py       report: the record of one case for an inspector (html, csv, json)
 """
 
 # Importing the command modules registers their commands on `cli`.
@@ -20,6 +21,7 @@ from monitor.cli import (  # noqa: F401
     mail,
     match,
     rematch,
+    report,
     subscribers,
     watchlist,
 )
