@@ -58,21 +58,31 @@ def mail_settings(app: App, *, for_alerts: bool = True) -> MailSettings:
 
 def _clinic(app: App) -> Clinic:
     """What mail says from the clinic's files: its lots and notes (watchlist.toml), the
-    contaminants' classes, the regulators' names. Queued mail never waits for a watchlist:
-    without one it goes out without the clinic's notes, and the person is told."""
+    contaminants' classes, the regulators' names, what mails advise (guidance.toml beside
+    sources.toml, else the shipped one). Queued mail never waits for a watchlist or a
+    guidance file: without one it goes out without the clinic's notes (or with the shipped
+    advice), and the person is told."""
     from monitor.notify import render
+    from monitor.notify.guidance import GUIDANCE_FILE, load_guidance, shipped_guidance
 
     regulators = {
         cfg.name: sources.REGISTRY[cfg.kind].title or cfg.name
         for cfg in app.config.sources.values()
     }
     try:
+        guidance = load_guidance(app.config_path.parent / GUIDANCE_FILE)
+    except ConfigError as exc:
+        click.echo(f"Warning: {one_line(exc)}; mail gives the shipped advice", err=True)
+        guidance = shipped_guidance()
+    try:
         watchlist = app.watchlist
     except ConfigError as exc:
         click.echo(f"Warning: {one_line(exc)}; mail goes out without your lot notes", err=True)
-        return render.Clinic(regulators=regulators)
+        return render.Clinic(regulators=regulators, guidance=guidance)
     classes = {c.name: c.kind for c in watchlist.contaminants}
-    return render.Clinic(lots=watchlist.lots, classes=classes, regulators=regulators)
+    return render.Clinic(
+        lots=watchlist.lots, classes=classes, regulators=regulators, guidance=guidance
+    )
 
 
 @cli.command()

@@ -22,7 +22,10 @@ One module per job:
 - :mod:`.body`: a body as data, written as plain text and HTML; greeting and footer;
 - :mod:`.facts`: what a mail says about one alert (kind of notice, label, main hazard…);
 - :mod:`.lots`: an alert's lots, the clinic's first, compared as the matcher does (text.lots);
+- :mod:`.case`: what a mail says about the clinic's case (bottles, sessions, the clients'
+  CSV attachment, guidance by kind of hazard);
 - :mod:`.alert`: the mail about one alert; :mod:`.digest`: a period's alerts in one mail;
+- :mod:`.reminder`: the daily reminder about an open case with no action recorded;
 - :mod:`.notices`: the operator's notices and the test email.
 
 Other modules use the names below.
@@ -31,9 +34,16 @@ Other modules use the names below.
 from monitor.notify.render.alert import alert_subject, render_alert
 from monitor.notify.render.digest import render_digest
 from monitor.notify.render.facts import AlertMail, Clinic
-from monitor.notify.render.headers import Recipient, digest_message_id, header_text, message_id
+from monitor.notify.render.headers import (
+    Recipient,
+    digest_message_id,
+    header_text,
+    message_id,
+    reminder_message_id,
+)
 from monitor.notify.render.hygiene import SUBJECT_MAX
 from monitor.notify.render.notices import render_notice, render_test
+from monitor.notify.render.reminder import reminder_subject, render_reminder
 
 __all__ = [
     "SUBJECT_MAX",
@@ -44,8 +54,11 @@ __all__ = [
     "digest_message_id",
     "header_text",
     "message_id",
+    "reminder_message_id",
+    "reminder_subject",
     "render_alert",
     "render_digest",
     "render_notice",
+    "render_reminder",
     "render_test",
 ]

@@ -10,6 +10,15 @@ from email.message import EmailMessage
 
 from monitor.model import Alert, Severity, Verdict
 from monitor.notify.render.body import Body, Item, Section, fill, footer, greeting
+from monitor.notify.render.case import (
+    attach_clients,
+    bottle_items,
+    bottles_phrase,
+    case_advice,
+    case_intro,
+    client_items,
+    record_items,
+)
 from monitor.notify.render.facts import (
     AlertMail,
     Clinic,
@@ -21,6 +30,7 @@ from monitor.notify.render.facts import (
 from monitor.notify.render.headers import (
     TAG,
     Recipient,
+    checked,
     envelope,
     list_headers,
     message_id,
@@ -43,29 +53,6 @@ from monitor.notify.render.hygiene import (
 )
 from monitor.notify.render.lots import lot_items, lot_notes, lot_phrase, lots_total, ordered_lots
 
-_HELD_ADVICE = (
-    "Take the bottles of {lots} off the shelf now, keep them apart and label them "
-    '"do not use". Keep them rather than throwing them away: the supplier or the regulator '
-    "may ask for them. Note which clients were treated with this lot and when."
-)
-_BRAND_ADVICE = (
-    "Check your shelves for this product and compare its lot numbers with the ones listed "
-    "above. Stop using any bottle whose lot is listed."
-)
-_CLASS_ADVICE = {
-    "microbial": (
-        "Microbes in ink can cause skin infections that show days to weeks after a session "
-        "(redness, swelling, pustules or a rash that does not heal). Ask clients treated with "
-        "this ink to see a doctor if they notice such signs, and to mention the ink."
-    ),
-    "chemical": (
-        "This is a chemical risk: a substance restricted in tattoo and PMU inks (in the EU, "
-        "REACH Annex XVII entry 75). It can cause allergic reactions and longer-term harm; "
-        "stop using the product."
-    ),
-    "other": "Stop using the product until the supplier confirms which lots are affected.",
-}
-
 
 def render_alert(
     mail: AlertMail, recipient: Recipient, *, sender: str, domain: str, now: datetime | None = None
@@ -80,17 +67,23 @@ def render_alert(
     unsubscribe = list_headers(msg, recipient)
     marker = f"{letters_and_digits(one_line(mail.alert_id, 64))}/{int(mail.revision)}"
     raw_header(msg, "X-InkWatch-Alert", marker)
-    return fill(msg, _alert_body(mail, recipient, unsubscribe))
+    msg = fill(msg, _alert_body(mail, recipient, unsubscribe))
+    if mail.case is not None:
+        attach_clients(msg, mail.case)
+    return checked(msg)
 
 
 def alert_subject(mail: AlertMail) -> str:
     """One line, the key fact first: "[InkWatch] Critical — your lot L — Product — hazard",
+    "[InkWatch] Critical — 2 of your bottles — Product — hazard" when a case names them,
     or "[InkWatch] High — Recall — Product (lots A, B) — hazard", capped."""
     alert = mail.alert
     name = label(alert) or "(untitled)"
     lots = ordered_lots(alert, mail.verdict)
     mine = [lot for lot, held in lots if held]
-    if mine:
+    if mail.case is not None and mail.case.bottles:
+        lead = bottles_phrase(mail.case)
+    elif mine:
         lead = f"your lot {mine[0]}" + (f" +{len(mine) - 1} more" if len(mine) > 1 else "")
     else:
         lead = notice_kind(alert)
@@ -117,12 +110,24 @@ def _alert_body(mail: AlertMail, recipient: Recipient, unsubscribe: str) -> Body
     if mail.updated:
         intro.append("The regulator updated this notice since we last wrote to you about it.")
     action = _texts((alert.action,), ACTION_MAX) or (Item("The notice does not say."),)
+    advice = Section("What we advise", _advice(mail, mine))
+    first: tuple[Section, ...] = ()
+    if mail.case is not None:
+        intro += case_intro(mail.case)
+        first = (
+            Section("Your bottles", bottle_items(mail.case)),
+            Section("Your clients", client_items(mail.case)),
+            Section("What we advise", case_advice(mail, mail.case)),
+            Section("Record what you do", record_items(mail.case)),
+        )
+        advice = Section("What we advise", ())
     sections = (
+        *first,
         Section("What", _what(alert)),
         Section("Who", _who(alert, clinic)),
         Section("Lots", lot_items(alert, lots, notes)),
         Section("Hazard", _texts(alert.hazards[:HAZARDS_MAX], LONG_MAX, bullet=True)),
-        Section("What we advise", _advice(mail, mine)),
+        advice,
         Section(f"What {regulator_name(alert, clinic)} says to do", action),
         Section("Why you got this", _why(verdict)),
         Section("The regulator's notice", _regulator(alert, mail.first_seen, clinic)),
@@ -160,23 +165,27 @@ def _advice(mail: AlertMail, mine: Sequence[str]) -> tuple[Item, ...]:
     """What the clinic should do: for its own lots (``mine``), for a watched brand, per
     hazard class."""
     verdict, clinic = mail.verdict, mail.clinic
-    advice = []
+    keys = []
     if mine:
-        advice.append(
-            _HELD_ADVICE.format(lots=("lot " if len(mine) == 1 else "lots ") + ", ".join(mine[:5]))
-        )
+        keys.append("advice.held")
     elif verdict.severity is not None and verdict.severity.at_least(Severity.HIGH):
-        advice.append(_BRAND_ADVICE)
+        keys.append("advice.brand")
     classes = {
         clinic.classes.get(m.term, "other") for m in verdict.matches if m.kind == "contaminant"
     }
     if "microbial" in classes:
-        advice.append(_CLASS_ADVICE["microbial"])
+        keys.append("advice.microbial")
     if classes - {"microbial", "preservative", "other"}:
-        advice.append(_CLASS_ADVICE["chemical"])
-    if not advice:
-        advice.append(_CLASS_ADVICE["other"])
-    return tuple(Item(text, bullet=True) for text in advice)
+        keys.append("advice.chemical")
+    if not keys:
+        keys.append("advice.other")
+    values = {
+        "lots": ("lot " if len(mine) == 1 else "lots ") + ", ".join(mine[:5]),
+        "regulator": regulator_name(mail.alert, clinic),
+        "url": one_line(mail.alert.url, URL_MAX),
+    }
+    texts = (block(clinic.guidance.text(key, **values), LONG_MAX) for key in keys)
+    return tuple(Item(text, bullet=True) for text in texts if text)
 
 
 def _why(verdict: Verdict) -> tuple[Item, ...]:

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 
 from monitor.model import Severity
 from monitor.notify.render.body import Body, Item, Section, fill, footer, greeting
+from monitor.notify.render.case import case_line
 from monitor.notify.render.facts import AlertMail, label, main_hazard, notice_kind
 from monitor.notify.render.headers import (
     TAG,
@@ -98,6 +99,8 @@ def _digest_entry(mail: AlertMail) -> list[Item]:
     if lots:
         names = ", ".join(f"{lot} (your lot)" if mine else lot for lot, mine in lots[:10])
         items.append(Item(f"Lots: {names}" + (" …" if len(lots) > 10 else ""), level=1))
+    if mail.case is not None:  # its facts only: client references are never in a digest
+        items.append(Item(case_line(mail.case), level=1))
     hazard = main_hazard(alert, verdict, mail.clinic.classes)
     if hazard:
         items.append(Item(f"Hazard: {hazard}", level=1))

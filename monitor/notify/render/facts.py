@@ -8,24 +8,28 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from monitor.model import Alert, Lot, Verdict
+from monitor.model import Alert, Case, Lot, Verdict
+from monitor.notify.guidance import Guidance, shipped_guidance
 from monitor.notify.render.hygiene import LIST_MAX, SHORT_MAX, cap, one_line
 
 
 @dataclass(frozen=True)
 class Clinic:
     """What the clinic's own files tell a mail: the lots it holds (with its notes), the
-    class of each watched contaminant, and each source's regulator by name."""
+    class of each watched contaminant, each source's regulator by name, and what mails
+    advise (guidance.toml)."""
 
     lots: tuple[Lot, ...] = ()
     classes: Mapping[str, str] = field(default_factory=dict)  # contaminant name → class
     regulators: Mapping[str, str] = field(default_factory=dict)  # source name → "EU Safety Gate"
+    guidance: Guidance = field(default_factory=shipped_guidance)
 
 
 @dataclass(frozen=True)
 class AlertMail:
     """One alert revision to tell someone about. ``updated``: they already got an earlier
-    revision, so the subject starts with "Updated: ". ``first_seen``: ISO text."""
+    revision, so the subject starts with "Updated: ". ``first_seen``: ISO text. ``case``:
+    the clinic's case about it (its bottles and sessions), when it has one."""
 
     alert_id: str
     revision: int
@@ -34,6 +38,7 @@ class AlertMail:
     first_seen: str
     updated: bool = False
     clinic: Clinic = field(default_factory=Clinic)
+    case: Case | None = None
 
 
 # Contaminant classes, the most serious first: what a subject names when an alert has several.

@@ -67,6 +67,11 @@ def digest_message_id(period_key: str, recipient: str, domain: str) -> str:
     return stable_id("digest", (period_key, address_key(recipient)), domain)
 
 
+def reminder_message_id(case: int, number: int, recipient: str, domain: str) -> str:
+    """The Message-ID of the ``number``-th reminder about one case sent to one address."""
+    return stable_id("reminder", (str(int(case)), str(int(number)), address_key(recipient)), domain)
+
+
 def stable_id(kind: str, parts: Iterable[str], domain: str) -> str:
     """A Message-ID made from ``kind`` and ``parts``: the same ones give the same id."""
     domain = domain.strip()
