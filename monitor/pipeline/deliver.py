@@ -1,6 +1,12 @@
 """Sending what is due: claim outbox rows, render each message (or one digest per
 subscriber), send them over one connection, record each answer by the retry rules
-(notify.retry), then the operator notices (pipeline.notices)."""
+(notify.retry), then the operator notices (pipeline.notices).
+
+An alert with a case (the clinic's bottles and sessions) gets the case in its mail. A row
+with ``reminder`` > 0 is the reminder about that case; when the case is gone, closed or has
+an action recorded by the time the row is due, the reminder is not needed: the row is
+settled as `sent` with no Message-ID and the reason in its last_error, and nothing is mailed.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from monitor.errors import NotifyError
+from monitor.model import Case
 from monitor.notify import render, retry
 from monitor.notify.settings import MailSettings
 from monitor.notify.transports import Delivery, Transport
@@ -29,7 +36,18 @@ class NotifyReport:
     failed: int = 0
     notices: int = 0
     expired: int = 0
+    unneeded: int = 0  # reminders about a case closed or acted on meanwhile: not mailed
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Unneeded:
+    """What a row's draft gives instead of a message when no mail is needed any more."""
+
+    reason: str
+
+
+Draft = EmailMessage | Unneeded
 
 
 def notify(
@@ -73,7 +91,10 @@ def _dry_run(
     report = NotifyReport()
     stamp = now.isoformat(timespec="seconds")
     with transport:
-        for rows, message in _messages(store.outbox_items(store.due_ids(stamp, batch)), mail, now):
+        items = store.outbox_items(store.due_ids(stamp, batch))
+        for rows, message in _messages(store, items, mail, now):
+            if isinstance(message, Unneeded):
+                continue
             if isinstance(message, Exception):
                 report.errors.append(f"{rows[0].subscriber.email}: {message}")
                 continue
@@ -93,7 +114,10 @@ def _send_rows(
     """Send each claimed row's message and record the answer; returns the failure that
     showed the server cannot be reached (the rest of the batch waits), else None."""
     down = None
-    for rows, message in _messages(items, mail, now):
+    for rows, message in _messages(store, items, mail, now):
+        if isinstance(message, Unneeded):
+            _settle_unneeded(store, rows, message, now, report)
+            continue
         if isinstance(message, Exception):
             text = f"the message could not be made ({message}); see the log"
             _record(store, rows, Delivery(False, True, None, text), "", now, report)
@@ -103,6 +127,16 @@ def _send_rows(
         if retry.unreachable(delivery):
             down = delivery
     return down
+
+
+def _settle_unneeded(
+    store: Store, rows: list[OutboxItem], unneeded: Unneeded, now: datetime, report: NotifyReport
+) -> None:
+    log.info("outbox row %d: %s", rows[0].id, unneeded.reason)
+    with store.transaction():
+        for row in rows:
+            store.mark_unneeded(row.id, unneeded.reason, now.isoformat(timespec="seconds"))
+            report.unneeded += 1
 
 
 def _send(transport: Transport, message: EmailMessage) -> Delivery:
@@ -126,11 +160,11 @@ def _alive(pid: int) -> bool:
 
 
 def _messages(
-    items: list[OutboxItem], mail: MailSettings, now: datetime
-) -> Iterator[tuple[list[OutboxItem], EmailMessage | Exception]]:
+    store: Store, items: list[OutboxItem], mail: MailSettings, now: datetime
+) -> Iterator[tuple[list[OutboxItem], Draft | Exception]]:
     """(outbox rows, their message): one per row, or one digest per subscriber. A row whose
     message cannot be rendered comes with the error instead, and the others go on."""
-    for rows, make in _drafts(items, mail, now):
+    for rows, make in _drafts(store, items, mail, now):
         try:
             yield rows, make()
         except NotifyError as exc:
@@ -142,30 +176,62 @@ def _messages(
 
 
 def _drafts(
-    items: list[OutboxItem], mail: MailSettings, now: datetime
-) -> Iterator[tuple[list[OutboxItem], Callable[[], EmailMessage]]]:
+    store: Store, items: list[OutboxItem], mail: MailSettings, now: datetime
+) -> Iterator[tuple[list[OutboxItem], Callable[[], Draft]]]:
+    """What to make of each row, made (and the case read) only when asked, so one row's
+    failure stays that row's. Reminders go out on their own, whatever the mode."""
     digests: dict[int, list[OutboxItem]] = {}
     for item in items:
-        if item.subscriber.mode == "immediate":
-            yield (
-                [item],
-                functools.partial(
-                    render.render_alert,
-                    _alert_mail(item, mail),
-                    _recipient(item, mail),
-                    sender=mail.sender,
-                    domain=mail.domain,
-                ),
-            )
+        if item.reminder > 0:
+            yield [item], functools.partial(_reminder, store, item, mail, now)
+        elif item.subscriber.mode == "immediate":
+            yield [item], functools.partial(_alert, store, item, mail)
         else:
             digests.setdefault(item.subscriber.id, []).append(item)
     for rows in digests.values():
-        yield rows, functools.partial(_digest, rows, mail, now)
+        yield rows, functools.partial(_digest, store, rows, mail, now)
 
 
-def _digest(rows: list[OutboxItem], mail: MailSettings, now: datetime) -> EmailMessage:
+def _alert(store: Store, item: OutboxItem, mail: MailSettings) -> EmailMessage:
+    return render.render_alert(
+        _alert_mail(item, mail, _case(store, item)),
+        _recipient(item, mail),
+        sender=mail.sender,
+        domain=mail.domain,
+    )
+
+
+def _reminder(store: Store, item: OutboxItem, mail: MailSettings, now: datetime) -> Draft:
+    """The reminder about the row's case, or why none is needed any more."""
+    case = _case(store, item)
+    if case is None:
+        return Unneeded(f"reminder {item.reminder} not sent: the alert has no case any more")
+    if case.closed:
+        return Unneeded(f"reminder {item.reminder} not sent: case #{case.id} is closed")
+    if case.actions:
+        return Unneeded(
+            f"reminder {item.reminder} not sent: case #{case.id} has an action recorded"
+        )
+    return render.render_reminder(
+        case,
+        _alert_mail(item, mail, case),
+        _recipient(item, mail),
+        number=item.reminder,
+        sender=mail.sender,
+        domain=mail.domain,
+        as_of=now,
+    )
+
+
+def _case(store: Store, item: OutboxItem) -> Case | None:
+    return store.case_for_alert(item.alert_num) if item.alert_num else None
+
+
+def _digest(
+    store: Store, rows: list[OutboxItem], mail: MailSettings, now: datetime
+) -> EmailMessage:
     return render.render_digest(
-        [_alert_mail(r, mail) for r in rows],
+        [_alert_mail(r, mail, _case(store, r)) for r in rows],
         _recipient(rows[0], mail),
         sender=mail.sender,
         domain=mail.domain,
@@ -204,7 +270,7 @@ def _record(
         report.errors.append(f"{rows[0].subscriber.email}: {delivery.text}")
 
 
-def _alert_mail(item: OutboxItem, mail: MailSettings) -> render.AlertMail:
+def _alert_mail(item: OutboxItem, mail: MailSettings, case: Case | None = None) -> render.AlertMail:
     return render.AlertMail(
         alert_id=item.alert_id,
         revision=item.revision,
@@ -213,6 +279,7 @@ def _alert_mail(item: OutboxItem, mail: MailSettings) -> render.AlertMail:
         first_seen=item.first_seen,
         updated=item.updated,
         clinic=mail.clinic,
+        case=case,
     )
 
 

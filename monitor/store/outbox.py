@@ -140,6 +140,15 @@ class Outbox(Connection):
             [now or utcnow(), message_id, outbox_id],
         )
 
+    def mark_unneeded(self, outbox_id: int, reason: str, now: str | None = None) -> None:
+        """A row whose mail is not needed any more (a reminder about a case closed or acted
+        on meanwhile): settled as `sent` with no Message-ID, ``reason`` in last_error."""
+        self.db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = NULL, last_error = ? "
+            "WHERE id = ?",
+            [now or utcnow(), reason, outbox_id],
+        )
+
     def mark_retry(self, outbox_id: int, error: str, next_attempt: str, now: str) -> None:
         """A temporary failure: try again at ``next_attempt``; the first one starts the
         row's time in the queue (``failing_since``)."""
