@@ -487,3 +487,34 @@ def test_a_reminder_no_longer_needed_is_settled_without_mail(store: Store, settl
     reason = {"action": "has an action recorded", "close": "is closed", "gone": "no case"}
     assert reason[settle] in rows[1]["last_error"]
     assert pipeline.notify(store, transport, MAIL, now=T0 + timedelta(hours=2)).unneeded == 0
+
+
+def test_inkwatch_notify_writes_the_case_mail_and_counts_a_reminder_not_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailbox
+
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(REPO / "monitor" / "data" / "sources.toml", tmp_path / "sources.toml")
+    shutil.copy(REPO / "monitor" / "data" / "watchlist.toml", tmp_path / "watchlist.toml")
+    with Store.open(tmp_path / "alerts.db") as store:
+        num, case = open_case(store)
+        with store.transaction():
+            store.record_action(case, "quarantined", by="Ana", now=T0.isoformat())
+            store.queue_mail([Mail(num, 1, 1, False, T0.isoformat(), reminder=1)])
+    args = ["--config", "sources.toml", "--db", "alerts.db", "notify"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "1 sent, 0 to retry, 0 failed, 0 operator notices, 1 reminders not needed" in (
+        result.output
+    )
+    (message,) = list(mailbox.mbox(tmp_path / "inkwatch.mbox"))
+    parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
+    assert "— 2 of your bottles —" in parsed["Subject"]
+    assert [part.get_filename() for part in parsed.iter_attachments()] == [
+        f"inkwatch-case-{case}-clients.csv"
+    ]

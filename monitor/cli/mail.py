@@ -97,9 +97,14 @@ def notify(app: App, dry_run: bool) -> None:
             store, mail_transport(app, dry_run), mail_settings(app), dry_run=dry_run
         )
     what = "would send" if dry_run else "sent"
+    unneeded = (
+        f", {report.unneeded} reminders not needed (their case was acted on or closed)"
+        if report.unneeded
+        else ""
+    )
     click.echo(
         f"{report.sent} {what}, {report.retried} to retry, {report.failed} failed, "
-        f"{report.notices} operator notices.",
+        f"{report.notices} operator notices{unneeded}.",
         err=dry_run,
     )
     for error in report.errors:
