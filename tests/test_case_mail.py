@@ -518,3 +518,40 @@ def test_inkwatch_notify_writes_the_case_mail_and_counts_a_reminder_not_needed(
     assert [part.get_filename() for part in parsed.iter_attachments()] == [
         f"inkwatch-case-{case}-clients.csv"
     ]
+
+
+def test_a_case_that_cannot_be_read_fails_its_row_only(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.errors import StoreError
+
+    num, case = open_case(store)
+    with store.transaction():
+        store.add_subscriber("second@clinic.example.org", now=T0.isoformat())
+        store.queue_mail([Mail(num, 1, 2, False, T0.isoformat())])
+    real = store.case_for_alert
+    calls = []
+
+    def flaky(alert: int) -> Case | None:  # the second lookup meets a broken row
+        calls.append(alert)
+        if len(calls) == 2:
+            raise StoreError("case_bottles: database disk image is malformed")
+        return real(alert)
+
+    monkeypatch.setattr(store, "case_for_alert", flaky)
+    with SmtpTestServer() as server:
+        transport = SmtpTransport(server.host, server.port, security="none", timeout=2.0)
+        report = pipeline.notify(store, transport, MAIL, now=T0 + timedelta(hours=1))
+        received = server.handler.drained()
+    assert (report.sent, report.failed, len(received)) == (1, 1, 1)
+    (failed,) = store.outbox(("failed",))
+    assert "could not be made" in failed["last_error"] and "malformed" in failed["last_error"]
+
+
+def test_a_reminder_about_a_window_case_says_check_the_bottles() -> None:
+    window = dataclasses.replace(CASE, kind="window", severity=Severity.HIGH, sessions=())
+    text = plain(reminder(1, window))
+    assert "no action is recorded" in text and "2 of your bottles to check" in text
+    assert "Check the labels of these bottles (lot, dates) and the dates you received them" in text
+    assert "inkwatch case 7 --action not-ours --by NAME" in text
+    assert "Contact" not in text and "No session in your records used lot 158199." in text
