@@ -16,6 +16,7 @@ LAYERS = {
     "tomlfile": 1,
     "addresses": 1,
     "text": 2,
+    "clinic": 3,
     "config": 3,
     "watchlist": 3,
     "fetch": 3,
