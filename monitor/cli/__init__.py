@@ -10,6 +10,7 @@ rematch.py      rematch (the work itself: pipeline/rematch.py)
 subscribers.py  subscribers add, list, pause, resume, remove
 mail.py         notify, outbox, outbox retry, test-email
 inventory.py    inventory add, import, template, list, remove, export
+sessions.py     sessions add, import, list, purge (pseudonymous treatment records)
 """
 
 # Importing the command modules registers their commands on `cli`.
@@ -20,6 +21,7 @@ from monitor.cli import (  # noqa: F401
     mail,
     match,
     rematch,
+    sessions,
     subscribers,
     watchlist,
 )
