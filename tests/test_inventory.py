@@ -70,6 +70,9 @@ def test_template_fill_import_export_round_trip(tmp_path: Path) -> None:
 
     rows = listed(first)
     assert kept(listed(second)) == kept(rows)
+    code, out, _ = inkwatch(second, "inventory", "import", str(filled))  # the same bottles
+    assert out == f"Imported 0 bottles from {filled}; 3 already stored, skipped.\n"
+    assert len(listed(second)) == 3
     assert rows[0]["opened"] == "2025-10-01" and rows[1]["opened"] is None
     assert rows[1]["note"] == "sealed, spare"
     assert [r["origin"] for r in rows] == ["shelf.csv"] * 3

@@ -289,3 +289,17 @@ def test_purge_forgets_old_sessions_and_their_lots(tmp_path: Path) -> None:
 )
 def test_retention_counts_calendar_years_and_months(when: str, today: date, day: date) -> None:
     assert retention_day(when, today) == day
+
+
+def test_an_export_imported_again_adds_only_the_new_treatments(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    path = write(tmp_path / "bookings.csv", BOOKING_EXPORT)
+    assert inkwatch(db, "sessions", "import", str(path))[0] == 0
+    grown = BOOKING_EXPORT.replace("158199|L7", "L7 | 158 199") + "B4,X,C-3,,3.3.2025,L9,\n"
+    write(path, grown)
+    code, out, _ = inkwatch(db, "sessions", "import", str(path))
+    assert (code, out) == (
+        0,
+        f"Imported 1 session (1 client) from {path}; 3 already stored, skipped.\n",
+    )
+    assert [s["client"] for s in listed(db)] == ["C-1", "C-2", "C-1", "C-3"]

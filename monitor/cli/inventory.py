@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from monitor.cli.app import App, cli, pass_app
-from monitor.cli.output import cut, emit, format_option, one_line, terminal_safe
+from monitor.cli.output import counted, cut, emit, format_option, one_line, terminal_safe
 from monitor.clinic.cells import FieldError
 from monitor.clinic.inventory import FIELDS, bottle_fields, export_row, read_bottles
 from monitor.errors import ConfigError, MonitorError
@@ -56,24 +56,30 @@ def inventory_add(app: App, **values: str) -> None:
     click.echo(f"Added bottle {bottle}: {_label(fields)}.")
 
 
-@inventory.command("import")
+@inventory.command(
+    "import",
+    help="Add the bottles of a CSV file, all or none (`inventory template` prints its "
+    f"header). {COLUMNS_HELP} A row the same as a bottle already stored is skipped, so a file "
+    "imported twice adds nothing the second time.",
+)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
 def inventory_import(app: App, file: Path) -> None:
-    """Add the bottles of a CSV file, all or none (`inventory template` prints its header).
-
-    COLUMNS_HELP
-    """
     rows, table = read_bottles(file, date.today())
     if table.ignored:
         names = ", ".join(one_line(name) for name in table.ignored)
-        click.echo(f"Warning: {file}: columns not read: {names}", err=True)
+        click.echo(f"Warning: {terminal_safe(file)}: columns not read: {names}", err=True)
     with app.store(create=True) as store, store.transaction():
-        store.add_bottles([NewBottle(**row) for row in rows])
-    click.echo(f"Imported {len(rows)} bottles from {terminal_safe(file)}.")
+        stored = {tuple(export_row(bottle)) for bottle in store.bottles()}
+        new = [row for row in rows if tuple(_cells(row)) not in stored]
+        store.add_bottles([NewBottle(**row) for row in new])
+    skipped = f"; {len(rows) - len(new)} already stored, skipped" if len(new) < len(rows) else ""
+    click.echo(f"Imported {counted(len(new), 'bottle')} from {terminal_safe(file)}{skipped}.")
 
 
-inventory_import.help = (inventory_import.help or "").replace("COLUMNS_HELP", COLUMNS_HELP)
+def _cells(row: dict[str, Any]) -> list[str]:
+    """An imported row as export_row writes a stored bottle."""
+    return ["" if row[name] is None else str(row[name]) for name in FIELDS]
 
 
 @inventory.command("template")

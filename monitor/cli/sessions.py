@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from monitor.cli.app import App, cli, pass_app
-from monitor.cli.output import cut, emit, format_option, one_line, terminal_safe
+from monitor.cli.output import counted, cut, emit, format_option, one_line, terminal_safe
 from monitor.clinic.cells import CLIENT_RULE, FieldError, parse_day
 from monitor.clinic.sessions import read_sessions, session_fields
 from monitor.errors import ConfigError
@@ -58,7 +58,9 @@ def sessions_add(app: App, client: str, day: str, lots: tuple[str, ...], area: s
         "client_id, customer_ref), date (session_date, treatment_date, appointment_date), "
         "lots (lot, batch, batches; several in one cell separated by ; or |), area "
         "(optional: body_area, placement). Dates as 2025-03-01, 01/03/2025 or 1.3.2025 "
-        f"(day first); a time after the date is ignored. Other columns are not read.\n\n{PRIVACY}"
+        "(day first); a time after the date is ignored. Other columns are not read. A row "
+        "the same as a treatment already stored is skipped, so an export that grows can be "
+        f"imported again.\n\n{PRIVACY}"
     ),
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -73,9 +75,20 @@ def sessions_import(app: App, file: Path) -> None:
             err=True,
         )
     with app.store(create=True) as store, store.transaction():
-        store.add_sessions([NewSession(**row) for row in rows])
-    clients = len({row["client"] for row in rows})
-    click.echo(f"Imported {len(rows)} sessions ({clients} clients) from {terminal_safe(file)}.")
+        stored = {_key(t.client, t.date, t.lots, t.area) for t in store.sessions()}
+        new = [r for r in rows if _key(r["client"], r["date"], r["lots"], r["area"]) not in stored]
+        store.add_sessions([NewSession(**row) for row in new])
+    clients = len({row["client"] for row in new})
+    skipped = f"; {len(rows) - len(new)} already stored, skipped" if len(new) < len(rows) else ""
+    click.echo(
+        f"Imported {counted(len(new), 'session')} ({counted(clients, 'client')}) "
+        f"from {terminal_safe(file)}{skipped}."
+    )
+
+
+def _key(client: str, day: date, lots: Iterable[str], area: str) -> tuple[Any, ...]:
+    """What makes two treatments the same: client, day, lots (as compared) and area."""
+    return (client, day, tuple(sorted({normalize_lot(lot) for lot in lots})), area)
 
 
 @sessions.command("list")
@@ -124,8 +137,7 @@ def sessions_purge(app: App, before: str) -> None:
         raise ConfigError(f"--before: {exc}") from None
     with app.store() as store, store.transaction():
         count = store.purge_sessions(day)
-    noun = "session" if count == 1 else "sessions"
-    click.echo(f"Purged {count} {noun} from before {day.isoformat()}.")
+    click.echo(f"Purged {counted(count, 'session')} from before {day.isoformat()}.")
 
 
 def retention_day(text: str, today: date) -> date:
