@@ -203,6 +203,24 @@ MISTAKES = [
         id="not-utf8",
     ),
     pytest.param(
+        f"{HEADER}{GOOD}C-2,2025-03-01,L1\x00,\n",
+        "s.csv:3: column 3 (lots): 'L1\\x00' holds the invisible character U+0000; re-type "
+        "the cell — fix the cell and import the file again; nothing was imported",
+        id="control-character-in-a-lot",
+    ),
+    pytest.param(
+        f"{HEADER}{GOOD}C-2\u202e,2025-03-01,L1,\n",
+        "s.csv:3: column 1 (client): 'C-2\\u202e' holds the invisible character U+202E; "
+        "re-type the cell — fix the cell and import the file again; nothing was imported",
+        id="bidi-mark-in-a-reference",
+    ),
+    pytest.param(
+        f'{HEADER}{GOOD}C-2,2025-03-01,"L1,arm\n',
+        "s.csv:3: not readable as CSV (unexpected end of data) — check the quotes on that "
+        "line: a cell that holds a quote writes it twice",
+        id="unclosed-quote",
+    ),
+    pytest.param(
         b"\n\n",
         "s.csv: the file is empty — the first line is the header (`inkwatch sessions import "
         "--help` lists the columns), then one row per line",
@@ -228,23 +246,27 @@ def test_a_mistake_names_line_and_column_and_nothing_is_imported(
     assert [s["client"] for s in listed(db)] == ["C-0"]  # the one added before, nothing more
 
 
-HOSTILE = "C\x1b[2J-1\u202e9"
+HOSTILE = "arm\x1b[2J\u202eesrever\x85\x07"
 
 
 def test_hostile_cells_never_reach_the_terminal_raw(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
-    path = write(tmp_path / "s.csv", f"{HEADER}{HOSTILE},2025-03-01,L\u20661,arm\x07\x85\n")
+    path = write(tmp_path / "s.csv", f'{HEADER}C-1,2025-03-01,L1,"{HOSTILE}"\n')
     code, out, _ = inkwatch(db, "sessions", "import", str(path))
     assert code == 0
-    assert listed(db)[0]["client"] == HOSTILE  # stored as written; JSON decodes to it
+    assert listed(db)[0]["area"] == HOSTILE  # stored as written; JSON decodes to it
     for fmt in ("table", "json", "jsonl", "csv"):
         out = inkwatch(db, "sessions", "list", "--format", fmt)[1]
-        assert not set(out) & {"\x1b", "\x07", "\x85", "\u202e", "\u2066"}, fmt
-    assert "C\\x1b[2J-1\\u202" in inkwatch(db, "sessions", "list")[1]
-    code, out, _ = inkwatch(
-        db, "sessions", "add", "--client", HOSTILE, "--date", "2025-03-02", "--lot", "L1"
+        assert not set(out) & {"\x1b", "\x07", "\x85", "\u202e"}, fmt
+    assert "arm\\x1b[2J\\u202ee" in inkwatch(db, "sessions", "list")[1]
+    # a reference or lot never holds one: the error shows it escaped
+    code, _, err = inkwatch(
+        db, "sessions", "add", "--client", "C\x1b[2J-1", "--date", "2025-03-02", "--lot", "L1"
     )
-    assert code == 0 and "\x1b" not in out and "\\x1b" in out
+    assert (code, err) == (
+        2,
+        "Error: --client: 'C\\x1b[2J-1' holds the invisible character U+001B; re-type the cell\n",
+    )
 
 
 def test_purge_forgets_old_sessions_and_their_lots(tmp_path: Path) -> None:

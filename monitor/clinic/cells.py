@@ -5,6 +5,7 @@ that says what was wrong; the caller adds where (file:line, column or --option).
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, timedelta
 
 from monitor.text.lots import ALL_LOTS, normalize_lot
@@ -53,9 +54,20 @@ def past_day(text: str, today: date) -> date:
     return day
 
 
+def no_controls(text: str) -> str:
+    """``text`` if it holds no control character, line break or bidi mark (a lot, a date
+    or a client reference never does: one that does is a broken cell, not a value)."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            raise ValueError(
+                f"{text!r} holds the invisible character U+{ord(char):04X}; re-type the cell"
+            )
+    return text
+
+
 def lot(text: str) -> str:
     """A lot as written, if it has a letter or digit to compare by."""
-    text = text.strip()
+    text = no_controls(text.strip())
     key = normalize_lot(text) if text else ""
     if key == ALL_LOTS:
         raise ValueError(
@@ -112,7 +124,7 @@ CLIENT_RULE = (
 
 def client_ref(text: str) -> str:
     """The clinic's pseudonymous client reference; never an email address or phone number."""
-    text = text.strip()
+    text = no_controls(text.strip())
     if not text:
         raise ValueError(f"no client reference; {CLIENT_RULE}")
     looks = personal(text)
