@@ -1,5 +1,6 @@
-"""Imports point downstream only (STYLE.md): errors ← model ← text ← {config, fetch, sources,
-store, match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails here."""
+"""Imports point downstream only (STYLE.md): errors ← model ← text ← {config, clinic, fetch,
+sources, store, match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails
+here."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ LAYERS = {
     "tomlfile": 1,
     "addresses": 1,
     "text": 2,
+    "clinic": 3,
     "config": 3,
     "watchlist": 3,
     "fetch": 3,

@@ -11,6 +11,8 @@ rematch.py      rematch (the work itself: pipeline/rematch.py)
 subscribers.py  subscribers add, list, pause, resume, remove
 mail.py         notify, outbox, outbox retry, test-email
 report.py       report: the record of one case for an inspector (html, csv, json)
+inventory.py    inventory add, import, template, list, remove, export
+sessions.py     sessions add, import, list, purge (pseudonymous treatment records)
 """
 
 # Importing the command modules registers their commands on `cli`.
@@ -18,10 +20,12 @@ from monitor.cli import (  # noqa: F401
     admin,
     alerts,
     brands,
+    inventory,
     mail,
     match,
     rematch,
     report,
+    sessions,
     subscribers,
     watchlist,
 )

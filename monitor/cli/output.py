@@ -146,6 +146,11 @@ def wrapped(text: Any, indent: int, limit: int = 1200) -> Iterable[str]:
     )
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 bottle``, ``3 bottles``, ``1,200 sessions``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def cut(text: Any, width: int) -> str:
     text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"

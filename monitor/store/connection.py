@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
@@ -144,6 +144,7 @@ class Connection:
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)
         try:
+            create_private(partial)  # a copy of the treatment records: as private
             copy = sqlite3.connect(partial)
             try:
                 self.db.conn.backup(copy, pages=4096)
@@ -169,8 +170,17 @@ class Connection:
         return alerts
 
 
+def create_private(path: Path) -> None:
+    """Create ``path`` empty, readable and writable by its owner only (0600), unless it
+    exists (then it keeps its mode). alerts.db holds the clinic's treatment records;
+    SQLite gives the -wal and -shm files it makes beside it the database's mode."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
+        create_private(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         # Only a new, empty file takes a page size. Alert rows with their raw record
         # run to several kilobytes: 16 KiB pages hold them without overflow chains and
@@ -184,6 +194,12 @@ def _connect(path: Path) -> sqlite3.Connection:
         # again by the next one) cost a tenth of ingest time.
         conn.execute("PRAGMA wal_autocheckpoint = 4000")
         conn.execute("PRAGMA foreign_keys = ON")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the database ({exc.strerror})",
+            where=str(path),
+            hint=_writable_hint(path.parent),
+        ) from None
     except sqlite3.DatabaseError as exc:
         problem = environment_error(exc, path)
         if problem is not None:
