@@ -9,10 +9,20 @@ watchlist.py    watchlist check
 rematch.py      rematch (the work itself: pipeline/rematch.py)
 subscribers.py  subscribers add, list, pause, resume, remove
 mail.py         notify, outbox, outbox retry, test-email
+cases.py        cases, case ID (--action, --close)
 """
 
 # Importing the command modules registers their commands on `cli`.
-from monitor.cli import admin, alerts, mail, match, rematch, subscribers, watchlist  # noqa: F401
+from monitor.cli import (  # noqa: F401
+    admin,
+    alerts,
+    cases,
+    mail,
+    match,
+    rematch,
+    subscribers,
+    watchlist,
+)
 from monitor.cli.app import cli, main
 
 __all__ = ["cli", "main"]
