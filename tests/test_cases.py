@@ -232,3 +232,12 @@ def test_case_output_is_terminal_safe(tmp_path: Path) -> None:
         code, out, _ = run(db, *args)
         assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\x07" not in out
         assert "\\x1b" in out
+
+
+def test_no_cases_yet_says_why(tmp_path: Path) -> None:
+    db = tmp_path / "alerts.db"
+    Store.open(db).close()
+    code, out, err = run(db, "cases")
+    assert (code, out) == (0, "") and err == "No cases: no alert has named a lot you hold.\n"
+    code, out, _ = run(db, "cases", "--format", "csv")
+    assert (code, out) == (0, "")
