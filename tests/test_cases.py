@@ -46,6 +46,18 @@ def test_a_critical_revision_opens_one_case_with_its_bottles_and_sessions(store:
     assert store.case_for_alert(case.alert) == case
 
 
+def test_a_barcode_written_with_spaces_finds_its_bottle(store: Store) -> None:
+    shelf = stock(store)
+    lot = Match("lot", "World Famous Limitless lot barcode", "lots", "5 012345 678900")
+
+    def judge(alert: object) -> Verdict:
+        return Verdict(True, Severity.CRITICAL, (lot,))
+
+    ingest(store, recall("5 012345 678900"), judge=judge)
+    (case,) = store.cases()
+    assert [b.id for b in case.bottles] == [shelf["barcoded"]] and case.lots == (BARCODE,)
+
+
 def test_a_slash_lot_counts_both_ways(store: Store) -> None:
     shelf = stock(store)
     ingest(store, recall("158199/158200"))

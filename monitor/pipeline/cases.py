@@ -34,7 +34,8 @@ def open_cases(
         if found is None:
             continue
         keys, texts = found
-        bottles = store.bottles_for(keys, barcodes=texts)
+        # a barcode listed among the lots, as written or without its spaces ("5 012345 …")
+        bottles = store.bottles_for(keys, barcodes=[*texts, *keys])
         before = store.case_for_alert(item.num)
         change = ""
         if before is not None:
