@@ -62,6 +62,9 @@ class EmailSettings:
     mbox_path: Path = Path("inkwatch.mbox")
     failure_notice_after: int = 3
     send_interval: timedelta = timedelta(minutes=1)
+    # a critical case with no action: its subscribers are reminded this long after it
+    # opened, then daily; None ("0"): no reminders
+    case_reminder_after: timedelta | None = timedelta(hours=24)
     digest: DigestSchedule = field(default_factory=lambda: DigestSchedule())
 
     @property
@@ -199,6 +202,7 @@ _EMAIL_DEFAULTS: dict[str, Any] = {
     "mbox_path": "inkwatch.mbox",
     "failure_notice_after": 3,
     "send_interval": "1m",
+    "case_reminder_after": "24h",
     "digest_time": "07:00",
     "digest_day": "monday",
     "timezone": "",
@@ -373,6 +377,7 @@ def _email(reader: _Reader, data: dict, base: Path) -> EmailSettings:
         mbox_path=base / values["mbox_path"],
         failure_notice_after=values["failure_notice_after"],
         send_interval=_duration(reader, "email", "send_interval", values["send_interval"], "1m"),
+        case_reminder_after=_reminder_after(reader, values["case_reminder_after"]),
         digest=_digest(reader, values),
     )
 
@@ -402,6 +407,13 @@ def _duration(reader: _Reader, table: str, key: str, text: str, example: str) ->
         raise reader.fail(
             table, key, f"{table}.{key}: {exc}", f'write it like {key} = "{example}"'
         ) from None
+
+
+def _reminder_after(reader: _Reader, text: str) -> timedelta | None:
+    """[email] case_reminder_after: a duration, or "0" for no reminders."""
+    if text.strip() == "0":
+        return None
+    return _duration(reader, "email", "case_reminder_after", text, "24h")
 
 
 def _digest(reader: _Reader, values: dict[str, Any]) -> DigestSchedule:

@@ -13,6 +13,7 @@ mail.py         notify, outbox, outbox retry, test-email
 report.py       report: the record of one case for an inspector (html, csv, json)
 inventory.py    inventory add, import, template, list, remove, export
 sessions.py     sessions add, import, list, purge (pseudonymous treatment records)
+cases.py        cases, case ID (--action, --close)
 """
 
 # Importing the command modules registers their commands on `cli`.
@@ -20,6 +21,7 @@ from monitor.cli import (  # noqa: F401
     admin,
     alerts,
     brands,
+    cases,
     inventory,
     mail,
     match,

@@ -52,6 +52,7 @@ def mail_settings(app: App, *, for_alerts: bool = True) -> MailSettings:
         domain=domain,
         admin=email.admin,
         failure_notice_after=email.failure_notice_after,
+        case_reminder_after=email.case_reminder_after,
         clinic=_clinic(app) if for_alerts else render.Clinic(),
     )
 

@@ -12,12 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from monitor.model import DigestSchedule, Mail, Revision, Severity, Subscriber, more_severe
+from monitor.model import (
+    Case,
+    DigestSchedule,
+    Mail,
+    Revision,
+    Severity,
+    Subscriber,
+    more_severe,
+)
 
 # What a source's first poll mails although it is history: an alert about a lot the
 # clinic holds (critical), however old, and one about a brand it watches (high) published
 # in the last RECENT_BRAND_ALERT. Everything else it finds stays silent.
 RECENT_BRAND_ALERT = timedelta(days=90)
+# A critical case nobody has acted on: its subscribers are reminded ``after`` it opened
+# ([email] case_reminder_after), then once every REMINDER_EVERY until an action or closing.
+REMINDER_EVERY = timedelta(days=1)
 
 
 def mail_for(
@@ -101,3 +112,38 @@ def digest_due(mode: str, now: str, digests: DigestSchedule) -> str:
 
 def _relevant(item: Revision) -> bool:
     return item.verdict is not None and item.verdict.relevant
+
+
+def reminder_due(opened: str, now: str, after: timedelta | None) -> tuple[int, str] | None:
+    """The reminder due by ``now`` about a case opened then, as (N, when): the N-th falls
+    ``after`` + N-1 days after the case opened. None before the first one, or when
+    reminders are off (``after`` None). After a gap (the daemon was down) only the latest
+    is due: one reminder a day, never a burst of the days missed."""
+    if after is None:
+        return None
+    first = datetime.fromisoformat(opened) + after
+    waited = datetime.fromisoformat(now) - first
+    if waited < timedelta(0):
+        return None
+    number = waited // REMINDER_EVERY + 1
+    when = first + (number - 1) * REMINDER_EVERY
+    return number, when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def reminders_for(
+    case: Case, told: dict[int, int], now: str, after: timedelta | None
+) -> list[Mail]:
+    """The reminder rows for ``case``: one per subscriber ``told`` about its alert
+    (subscriber id -> the highest reminder they had, 0 for none), while it is critical,
+    open and without an action, and only a reminder they have not had yet."""
+    if case.closed or case.actions or case.severity != Severity.CRITICAL:
+        return []
+    due = reminder_due(case.opened, now, after)
+    if due is None:
+        return []
+    number, when = due
+    return [
+        Mail(case.alert, case.revision, subscriber, updated=False, due=when, reminder=number)
+        for subscriber, last in sorted(told.items())
+        if last < number
+    ]

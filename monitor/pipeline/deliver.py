@@ -23,6 +23,7 @@ from monitor.model import Case
 from monitor.notify import render, retry
 from monitor.notify.settings import MailSettings
 from monitor.notify.transports import Delivery, Transport
+from monitor.pipeline.cases import queue_reminders
 from monitor.pipeline.notices import Notice, notices_due
 from monitor.store import OutboxItem, Store
 
@@ -60,7 +61,8 @@ def notify(
 ) -> NotifyReport:
     """Send what is due: claim rows, render, send over one connection, record each answer.
 
-    A row is marked sent only after the server accepted its message, in its own
+    First the reminders due about critical cases nobody acted on are queued (their own
+    transaction). A row is marked sent only after the server accepted its message, in its own
     transaction; a crash between the two leaves it `sending`, and the next run sends it
     again with the same Message-ID. One row's failure (a refused address, a message that
     cannot be rendered, a bug) is recorded on that row and the others go on.
@@ -70,6 +72,7 @@ def notify(
         return _dry_run(store, transport, mail, now, batch)
     stamp = now.isoformat(timespec="seconds")
     report = NotifyReport()
+    queue_reminders(store, mail.case_reminder_after, stamp)
     with store.transaction():
         gone = [pid for pid in store.claimers() if not _alive(pid)]
         store.recover_stuck((now - retry.STUCK_AFTER).isoformat(timespec="seconds"), dead=gone)

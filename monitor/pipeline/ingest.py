@@ -15,6 +15,7 @@ from monitor import sources
 from monitor.errors import MonitorError
 from monitor.model import UTC_DIGESTS, Alert, DigestSchedule, Follow, Skipped, SourceConfig
 from monitor.notify import policy
+from monitor.pipeline.cases import open_cases
 from monitor.pipeline.clinic import for_store
 from monitor.store import Judge, Store, UpsertResult, stamp
 
@@ -30,12 +31,14 @@ def store_alerts(
     digests: DigestSchedule = UTC_DIGESTS,
     now: str | None = None,
 ) -> UpsertResult:
-    """Store ``alerts`` with the matcher's verdicts and queue the mail the policy asks for.
-    Call inside ``store.transaction()``: alerts, verdicts and outbox rows are written
-    together or not at all, so every alert is mailed exactly once."""
+    """Store ``alerts`` with the matcher's verdicts, open the cases of those about a held
+    lot (whatever ``via``) and queue the mail the policy asks for. Call inside
+    ``store.transaction()``: alerts, verdicts, cases and outbox rows are written together
+    or not at all, so every alert is mailed exactly once."""
     now = stamp(now)
     result = store.upsert_alerts(alerts, now=now, via=via, judge=judge)
     if result.revisions:
+        open_cases(store, result.revisions, now)
         subscribers = store.subscribers(active_only=True)
         store.queue_mail(policy.mail_for(result.revisions, subscribers, now, digests, via), now)
     return result

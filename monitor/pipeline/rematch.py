@@ -4,6 +4,7 @@ and (when asked) queue mail for what now concerns subscribers.
 A plain rematch only shows what changed; the alerts it made more severe are remembered, so
 a later ``rematch --notify`` still mails them. ``--notify`` also mails each alert about a
 lot the clinic holds (critical) to a subscriber it concerns who never had mail about it.
+An alert whose new verdict names a held lot opens a case (or its case gains the bottles).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from monitor.model import UTC_DIGESTS, DigestSchedule, Revision, Severity, Verdict, more_severe
 from monitor.notify import policy
+from monitor.pipeline.cases import held_lots, open_cases
 from monitor.pipeline.clinic import for_store
 from monitor.store import Judge, Store, stamp
 
@@ -44,6 +46,7 @@ def rematch(
     held: list[Revision] = []  # about a lot the clinic holds (only looked for with notify)
     with store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
+        lotted: list[Revision] = []  # about a held lot: their cases open or grow
         earlier = store.pending_rises() if notify else set()
         for num, revision, alert, stored in store.stored_alerts():
             if sources and alert.source not in sources:
@@ -51,6 +54,8 @@ def rematch(
             report.seen += 1
             verdict = judge(alert)
             item = Revision(num, revision, alert, verdict)
+            if held_lots(verdict) is not None:
+                lotted.append(item)
             if notify and verdict.relevant and verdict.severity == Severity.CRITICAL:
                 held.append(item)
             if not verdict_changed(stored, verdict):
@@ -65,6 +70,7 @@ def rematch(
             if more_severe(verdict.severity, Severity.parse(was)):
                 rising.append(item)
         store.replace_verdicts(batch)
+        open_cases(store, lotted, now, what="rematch")  # e.g. a bottle added later
         if notify:
             report.queued = _queue(store, rising, held, now, digests)
             store.forget_rises()

@@ -91,6 +91,25 @@ class Cases(Inventory):
         sql = "UPDATE cases SET closed = coalesce(closed, ?) WHERE id = ?"
         self.db.execute(sql, [stamp(now), case_id])
 
+    def add_case_history(self, case_id: int, text: str, now: str | None = None) -> None:
+        """One line in a case's history (e.g. why it was closed), after what is there."""
+        self._check_case(case_id)
+        row = self.db.execute("SELECT changes FROM cases WHERE id = ?", [case_id]).fetchone()
+        history = [*json.loads(row[0]), f"{stamp(now)}: {text}"]
+        sql = "UPDATE cases SET changes = ? WHERE id = ?"
+        self.db.execute(sql, [json.dumps(history), case_id])
+
+    def case_recipients(self, alert: int) -> dict[int, int]:
+        """The active subscribers who have an outbox row about ``alert`` (at any revision),
+        each with the highest reminder about its case they have had (0: none yet)."""
+        cursor = self.db.execute(
+            "SELECT o.subscriber, max(o.reminder) FROM outbox o "
+            "JOIN subscribers s ON s.id = o.subscriber "
+            "WHERE o.alert = ? AND s.paused = 0 GROUP BY o.subscriber",
+            [alert],
+        )
+        return {subscriber: last for subscriber, last in cursor}
+
     def _check_case(self, case_id: int) -> None:
         if self.db.execute("SELECT 1 FROM cases WHERE id = ?", [case_id]).fetchone() is None:
             raise StoreError(f"no case {case_id}", hint="list them with `inkwatch cases`")
