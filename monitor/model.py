@@ -412,6 +412,7 @@ class Bottle:
     received: date | None = None
     note: str = ""
     origin: str = ""  # how it came in: "cli", a CSV file's name, or "watchlist.toml"
+    removed: str | None = None  # when it was taken off the inventory (a case still names it)
 
 
 @dataclass(frozen=True, slots=True)

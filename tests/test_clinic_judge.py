@@ -87,3 +87,28 @@ def test_a_plain_function_is_left_as_it_is(tmp_path: Path) -> None:
     with Store.open(tmp_path / "alerts.db") as store:
         assert for_store(plain, store) is plain  # type: ignore[arg-type]
         assert for_store(None, store) is None
+
+
+def test_a_removed_bottle_is_no_longer_matched_but_its_case_keeps_it(tmp_path: Path) -> None:
+    store, judge = judge_with(tmp_path)
+    with store:
+        with store.transaction():
+            (bottle,) = store.add_bottles(
+                [NewBottle("World Famous Tattoo Ink", "Limitless", "158199", location="Room 1")]
+            )
+        current = judge.for_store(store)
+        with store.transaction():
+            store_alerts(store, [notice("D", ("158199",))], judge=current, now=NOW)
+        (case,) = store.cases()
+        with store.transaction():
+            assert store.remove_bottle(bottle) and not store.remove_bottle(bottle)
+        assert [b.id for b in store.bottles()] == [
+            b.id for b in store.bottles() if b.lot != "158199"
+        ]
+        verdict = for_store(judge, store)(notice("E", ("158199",)))  # type: ignore[misc]
+        assert verdict.severity != Severity.CRITICAL
+        kept = store.case(case.id)
+        assert kept is not None and [(b.id, b.location) for b in kept.bottles] == [
+            (bottle, "Room 1")
+        ]
+        assert kept.bottles[0].removed is not None

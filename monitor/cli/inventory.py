@@ -141,9 +141,10 @@ def _bottles_table(rows: list[dict[str, Any]]) -> Iterable[str]:
 @click.argument("bottle", metavar="ID", type=int)
 @pass_app
 def inventory_remove(app: App, bottle: int) -> None:
-    """Remove a bottle (its ID is in `inventory list`)."""
+    """Remove a bottle (its ID is in `inventory list`): it is no longer matched or listed;
+    a case that found it still names it."""
     with app.store() as store, store.transaction():
-        found = store.bottles([bottle])
+        found = [b for b in store.bottles([bottle]) if b.removed is None]
         if not found:
             raise MonitorError(f"no bottle {bottle}", hint="see `inkwatch inventory list`")
         if found[0].origin == WATCHLIST_ORIGIN:

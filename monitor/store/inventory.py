@@ -76,10 +76,12 @@ class Inventory(Connection):
         return ids
 
     def bottles(self, ids: Sequence[int] | None = None) -> list[Bottle]:
-        """Every bottle (or those with ``ids``), in the order they were added."""
+        """Every bottle on the inventory, in the order they were added; with ``ids``, those
+        bottles, removed ones included (a case still names them)."""
         if ids is None:
-            return [bottle_of(r) for r in self.db.query("SELECT * FROM inventory ORDER BY id")]
-        return self._bottles_where("id", [str(i) for i in ids])
+            sql = "SELECT * FROM inventory WHERE removed IS NULL ORDER BY id"
+            return [bottle_of(r) for r in self.db.query(sql)]
+        return self._bottles_where("id", [str(i) for i in ids], removed=True)
 
     def bottles_for(
         self, lot_keys: Iterable[str] = (), barcodes: Iterable[str] = ()
@@ -90,12 +92,16 @@ class Inventory(Connection):
         found.update({b.id: b for b in self._bottles_where("barcode", [c for c in barcodes if c])})
         return [found[key] for key in sorted(found)]
 
-    def remove_bottle(self, bottle: int) -> bool:
-        return self.db.execute("DELETE FROM inventory WHERE id = ?", [bottle]).rowcount > 0
+    def remove_bottle(self, bottle: int, now: str | None = None) -> bool:
+        """Take a bottle off the inventory: no longer matched or listed, still named by
+        the cases that found it. False if there is no such bottle on the inventory."""
+        sql = "UPDATE inventory SET removed = ? WHERE id = ? AND removed IS NULL"
+        return self.db.execute(sql, [stamp(now), bottle]).rowcount > 0
 
     def inventory_version(self) -> tuple[int, int]:
         """Changes whenever a bottle is added or removed (how many, and the newest id)."""
-        row = self.db.execute("SELECT count(*), coalesce(max(id), 0) FROM inventory").fetchone()
+        sql = "SELECT count(*), coalesce(max(id), 0) FROM inventory WHERE removed IS NULL"
+        row = self.db.execute(sql).fetchone()
         return row[0], row[1]
 
     def held_lots(self) -> list[Lot]:
@@ -115,11 +121,14 @@ class Inventory(Connection):
         when new, removed when gone from the file, so cases can name them as bottles."""
         have = {
             (r["brand"], r["product"], r["lot"]): r["id"]
-            for r in self.db.query("SELECT * FROM inventory WHERE origin = ?", [WATCHLIST_ORIGIN])
+            for r in self.db.query(
+                "SELECT * FROM inventory WHERE origin = ? AND removed IS NULL", [WATCHLIST_ORIGIN]
+            )
         }
         want = {(lot.brand, lot.product, lot.lot): lot for lot in lots}
         gone = [have[key] for key in have if key not in want]
-        self.db.conn.executemany("DELETE FROM inventory WHERE id = ?", [(i,) for i in gone])
+        for bottle in gone:
+            self.remove_bottle(bottle, now)
         self.add_bottles(
             (
                 NewBottle(lot.brand, lot.product, lot.lot, note=lot.note, origin=WATCHLIST_ORIGIN)
@@ -167,12 +176,15 @@ class Inventory(Connection):
         sql = "DELETE FROM sessions WHERE date < ?"
         return self.db.execute(sql, [before.isoformat()]).rowcount
 
-    def _bottles_where(self, column: str, values: list[str]) -> list[Bottle]:
+    def _bottles_where(
+        self, column: str, values: list[str], *, removed: bool = False
+    ) -> list[Bottle]:
         found: list[Bottle] = []
+        current = "" if removed else " AND removed IS NULL"
         for start in range(0, len(values), CHUNK):
             chunk = values[start : start + CHUNK]
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT * FROM inventory WHERE {column} IN ({marks}) ORDER BY id"
+            sql = f"SELECT * FROM inventory WHERE {column} IN ({marks}){current} ORDER BY id"
             found += [bottle_of(row) for row in self.db.query(sql, chunk)]
         return found
 
@@ -212,6 +224,7 @@ def bottle_of(row: dict[str, Any]) -> Bottle:
         received=_date(row["received"]),
         note=row["note"],
         origin=row["origin"],
+        removed=row["removed"],
     )
 
 

@@ -232,7 +232,8 @@ CREATE TABLE rematch_rises (
 """
 
 # Version 8: recall response. What the clinic holds (inventory: one row per bottle or batch
-# of bottles, with the lot compared in its normalised form), the treatments that used a lot
+# of bottles, with the lot compared in its normalised form; a bottle taken off the list is
+# marked removed, never deleted, so a case keeps naming it), the treatments that used a lot
 # (sessions: the clinic's own pseudonymous client reference, never a name), and the cases
 # an alert about a held lot opens, with every action taken and who took it. An outbox row
 # is now (alert, revision, subscriber, reminder): reminder 0 is the alert mail, N >= 1 the
@@ -251,7 +252,8 @@ CREATE TABLE inventory (
     received TEXT,
     note TEXT NOT NULL DEFAULT '',
     origin TEXT NOT NULL DEFAULT '',
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    removed TEXT
 );
 CREATE INDEX inventory_lot ON inventory (lot_key);
 CREATE INDEX inventory_barcode ON inventory (barcode) WHERE barcode != '';
