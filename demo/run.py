@@ -52,22 +52,18 @@ country = "US"
 """
 
 
-# The clinic of the demo holds two bottles named in real Safety Gate notifications: one
-# already known when it starts watching, one published a week later.
+# The clinic of the demo holds lots named in real Safety Gate notifications: one in its
+# watchlist (already known when it starts watching), and in its inventory (demo/clinic/)
+# two bottles of a lot recalled a week later, used in four sessions with three clients.
 DEMO_LOT = """
-# Added by demo/run.py: lots this demo clinic holds.
+# Added by demo/run.py: a lot this demo clinic holds.
 [[lot]]
 brand = "Dynamic Color"
 product = "Dynamic Ultra White"
 lot = "WUL-020124-D1"
 note = "demo: two bottles in the PMU room"
-
-[[lot]]
-brand = "World Famous"
-product = "Limitless"
-lot = "158199"
-note = "demo: one bottle, opened"
 """
+CLINIC = HERE / "clinic"
 
 
 def inkwatch(*args: str) -> None:
@@ -84,17 +80,15 @@ def show_mailbox(path: Path) -> None:
     print(f"\nThe demo mailbox {path} holds {len(box)} messages:")
     for message in box:
         print(f"  To: {message['To']}\n  Subject: {message['Subject']}")
-    first = next(
-        (
-            m
-            for m in box
-            if "critical" in m.get("Subject", "").lower() or "WUL-020124-D1" in m.get("Subject", "")
-        ),
-        None,
-    ) or (box[0] if len(box) else None)
+    with_clients = [m for m in box if any(True for _ in m.iter_attachments())]
+    first = next(iter(with_clients), None) or (box[0] if len(box) else None)
     if first is not None:
-        print("\n--- the message about the lot the clinic holds ---")
+        print("\n--- the message about the bottles the clinic holds ---")
         print(first.get_body(("plain",)).get_content())
+        for part in first.iter_attachments():
+            print(
+                f"(attached: {part.get_filename()}, {len(part.get_content().splitlines())} lines)"
+            )
 
 
 def main() -> None:
@@ -108,7 +102,8 @@ def main() -> None:
         print(f"InkWatch demo: regulator snapshots served at {base}; output in {OUT}")
         run_demo(www)
     config = OUT / "sources.toml"
-    print(f"\nDone. Try: .venv/bin/inkwatch --config {config} alerts --format json")
+    print(f"\nThe case report: {OUT / 'case-2.html'} (open it in a browser, or print it)")
+    print(f"Done. Try: .venv/bin/inkwatch --config {config} alerts --format json")
 
 
 def run_demo(www: Path) -> None:
@@ -122,6 +117,10 @@ def run_demo(www: Path) -> None:
         "--min-severity",
         "medium",
     )
+    print("\n(The clinic's shelf and its treatment records, from CSV files: client references")
+    print(" only, never names.)")
+    inkwatch("inventory", "import", str(CLINIC / "inventory.csv"))
+    inkwatch("sessions", "import", str(CLINIC / "sessions.csv"))
     print("\n(First poll of each source: what is already published is history and is not")
     print(" mailed, except what is urgent for the clinic now: here, a lot it holds.)")
     inkwatch("fetch")
@@ -136,6 +135,14 @@ def run_demo(www: Path) -> None:
     inkwatch("outbox")
     inkwatch("notify")
     inkwatch("notify")
+    print("\n(The recall of lot 158199 opened a case: two bottles, five sessions, three clients.")
+    print(" The clinic records what it did, and keeps the record for an inspector.)")
+    inkwatch("cases")
+    inkwatch("case", "2")
+    inkwatch(
+        "case", "2", "--action", "quarantined", "--by", "Anna", "--note", "both bottles locked away"
+    )
+    inkwatch("report", "2", "--format", "html", "--output", str(OUT / "case-2.html"))
     inkwatch("sources")
     inkwatch("status")
     show_mailbox(OUT / "inkwatch.mbox")
