@@ -263,12 +263,15 @@ class Contaminant:
 
 @dataclass(frozen=True, slots=True)
 class Lot:
-    """A lot the clinic holds: an alert naming it for this brand is critical."""
+    """A lot the clinic holds: an alert naming it for this brand is critical. ``received``:
+    when it came in (a notice that gives a manufacturing or distribution window and no lot
+    asks to check the bottles received in it)."""
 
     brand: str
     product: str
     lot: str
     note: str = ""
+    received: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

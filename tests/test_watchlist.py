@@ -10,6 +10,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -299,6 +300,7 @@ brand = "Intenze"
 product = "True Black"
 lot = "SS264"
 note = "PMU room"
+received = 2025-09-01
 
 [[lot]]
 brand = "Dynamic Color"
@@ -317,7 +319,7 @@ lot = "12024090"
             ),
         ),
         lots=(
-            Lot("Intenze", "True Black", "SS264", "PMU room"),
+            Lot("Intenze", "True Black", "SS264", "PMU room", date(2025, 9, 1)),
             Lot("Dynamic Color", "Dynamic Color Black", "12024090"),
         ),
         scope=Scope(include=("tattoo", "PMU"), exclude=("henna",)),
@@ -498,6 +500,13 @@ ERRORS = [
         SCOPE + 'excludes = ["henna"]\n',
         "{path}:3: unknown key 'excludes' in [scope] — allowed keys: include, exclude",
         id="unknown-scope-key",
+    ),
+    pytest.param(
+        SCOPE
+        + '[[lot]]\nbrand = "Intenze"\nproduct = "Black"\nlot = "1"\nreceived = "2025-09-01"\n',
+        "{path}:7: lot[1].received must be a date, not a string ('2025-09-01')"
+        " — write it like received = 2025-09-01 (a TOML date, no quotes)",
+        id="received-quoted",
     ),
     pytest.param(
         '[scope]\ninclude = "tattoo"\n',

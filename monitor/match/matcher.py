@@ -135,7 +135,9 @@ class Matcher:
         brands = found.get(BRAND, [])
         if not in_scope and all(hit[HIT_TERM].needs_context for hit in brands):
             return not_relevant(text, excluded)
-        findings = lot_findings(text, self._held, brands, found.get(ALL_LOTS_KIND, []))
+        findings = lot_findings(
+            text, self._held, brands, found.get(ALL_LOTS_KIND, []), day_first=_day_first(alert)
+        )
         findings += [
             (hit_match(text, hit), f"It names {hit[HIT_TERM].name}, a brand on your watchlist.")
             for hit in first_per_name(brands)
@@ -150,3 +152,13 @@ class Matcher:
         classify = self.classify
         for alert in alerts:
             yield classify(alert)
+
+
+# Countries whose notices write numeric dates month first (8/6/2018 is August 6).
+_MONTH_FIRST = frozenset({"us", "usa", "united states", "ca", "canada"})
+
+
+def _day_first(alert: Alert) -> bool:
+    """Whether the notice writes 01/03/2019 for 1 March (European regulators)."""
+    country = alert.country.strip().casefold()
+    return bool(country) and country not in _MONTH_FIRST

@@ -15,6 +15,9 @@ BRAND, CONTAMINANT, LOT, SCOPE, EXCLUSION, ALL_LOTS_KIND = (
     "exclusion",
     "all_lots",
 )
+# A notice with no lot but a manufacturing or distribution window that a held bottle was
+# received in: the bottles are to be checked (high, not critical).
+WINDOW = "window"
 # Where each kind of term counts (the rules): other fields are ignored for it.
 COUNTS_IN = {
     BRAND: frozenset({"brands", "title", "products"}),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from monitor.match.alert_text import AlertText, hit_match
-from monitor.match.terms import BRAND, CONTAMINANT, HIT_TERM, LOT, Hit
+from monitor.match.terms import BRAND, CONTAMINANT, HIT_TERM, LOT, WINDOW, Hit
 from monitor.model import Match, Severity, Verdict
 from monitor.text.words import normalize
 
@@ -37,7 +37,7 @@ def verdict(findings: list[Finding]) -> Verdict:
     kinds = {match.kind for match, _ in findings}
     if LOT in kinds:
         severity = Severity.CRITICAL
-    elif BRAND in kinds:
+    elif BRAND in kinds or WINDOW in kinds:
         severity = Severity.HIGH
     elif CONTAMINANT in kinds:
         severity = Severity.MEDIUM

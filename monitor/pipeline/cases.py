@@ -16,6 +16,7 @@ from monitor.text.lots import lot_keys
 log = logging.getLogger(__name__)
 
 LOT = "lot"
+WINDOW = "window"  # bottles received in a notice's manufacturing or distribution window
 
 
 def open_cases(
@@ -34,8 +35,11 @@ def open_cases(
         if found is None:
             continue
         keys, texts = found
+        verdict = item.verdict
+        assert verdict is not None and verdict.severity is not None  # it has lot matches
+        kind = LOT if any(match.kind == LOT for match in verdict.matches) else WINDOW
         # a barcode listed among the lots, as written or without its spaces ("5 012345 …")
-        bottles = store.bottles_for(keys, barcodes=[*texts, *keys])
+        bottles = store.bottles_for(keys, barcodes=[*texts, *keys] if kind == LOT else ())
         before = store.case_for_alert(item.num)
         change = ""
         if before is not None:
@@ -44,12 +48,11 @@ def open_cases(
                 [key for key in keys if key not in before.lots],
                 len({b.id for b in bottles} - {b.id for b in before.bottles}),
             )
-        assert item.verdict is not None and item.verdict.severity is not None
         written.append(
             store.save_case(
                 item.num,
-                kind=LOT,
-                severity=item.verdict.severity,
+                kind=kind,
+                severity=verdict.severity,
                 revision=item.revision,
                 lots=keys,
                 bottles=[bottle.id for bottle in bottles],
@@ -64,17 +67,19 @@ def open_cases(
 
 def held_lots(verdict: Verdict | None) -> tuple[list[str], list[str]] | None:
     """(the lots, normalised; the texts as the notice wrote them) of a relevant verdict's
-    lot matches, or None when it has none. "12024090/12026090" counts both ways (two lots,
-    or one code); a notice that covers "all lots" of a product names the held lot only in
-    the match's term ("Brand Product lot 12024090"), so it is taken from there."""
+    lot matches (else its window matches), or None when it has neither. "12024090/12026090"
+    counts both ways (two lots, or one code); a notice that covers "all lots" of a product,
+    or gives a window the bottles were received in, names the held lot only in the match's
+    term ("Brand Product lot 12024090"), so it is taken from there."""
     if verdict is None or not verdict.relevant or verdict.severity is None:
         return None
     matches = [match for match in verdict.matches if match.kind == LOT]
+    matches = matches or [match for match in verdict.matches if match.kind == WINDOW]
     if not matches:
         return None
     keys: dict[str, None] = {}
     for match in matches:
-        found = lot_keys(match.text)
+        found = lot_keys(match.text) if match.kind == LOT else []
         if not found and f" {LOT} " in match.term:
             found = lot_keys(match.term.rpartition(f" {LOT} ")[2])
         keys.update(dict.fromkeys(found))

@@ -111,9 +111,8 @@ class Inventory(Connection):
         for b in self.bottles():
             for code in (b.lot, b.barcode):
                 if code:
-                    lots.setdefault(
-                        (b.brand, b.product, code), Lot(b.brand, b.product, code, b.note)
-                    )
+                    held = Lot(b.brand, b.product, code, b.note, b.received)
+                    lots.setdefault((b.brand, b.product, code), held)
         return list(lots.values())
 
     def sync_watchlist_lots(self, lots: Sequence[Lot], now: str | None = None) -> None:
