@@ -14,10 +14,11 @@ import argparse
 import email.policy
 import mailbox
 import shutil
-import subprocess
 import sys
 from email.parser import BytesParser
 from pathlib import Path
+
+from report_screenshot import PNG_SIGNATURE, check_file, shoot  # the same Chromium run
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -42,17 +43,11 @@ def main() -> int:
         page = OUT / f"mail-{number}.html"
         page.write_text(html.get_content(), encoding="utf-8")
         shot = OUT / f"mail-{number}.png"
-        command = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=900,1600",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ]
-        subprocess.run(command, check=True, capture_output=True, timeout=60)
+        problems = shoot(browser, page, ["--window-size=900,1600", f"--screenshot={shot}"])
+        problems += check_file(shot, PNG_SIGNATURE)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 1
         print(f"{message['Subject']}\n  {shot}")
     return 0
 

@@ -138,13 +138,15 @@ def _record(
 
 def to_json_case(case: Case, alert: dict[str, Any]) -> str:
     """The case as one JSON object: itself, its alert, bottles, sessions, actions."""
+    from monitor.notify.render.report import bottle_record  # the report's shape of a bottle
+
     dates = case.session_dates
     value = {
         **case_row(case),
         "revision": case.revision,
         "lots": list(case.lots),
         "alert": {key: alert.get(key) for key in _ALERT_KEYS} | {"id": case.alert_id},
-        "bottles": [_bottle_json(bottle) for bottle in case.bottles],
+        "bottles": [bottle_record(bottle) for bottle in case.bottles],
         "sessions": [_session_json(session) for session in case.sessions],
         "clients": list(case.clients),
         "session_dates": [day.isoformat() for day in dates] if dates else None,
@@ -157,19 +159,6 @@ def to_json_case(case: Case, alert: dict[str, Any]) -> str:
 
 
 _ALERT_KEYS = ("source", "ref", "url", "title", "published", "revision", "reasons", "matches")
-
-
-def _bottle_json(bottle: Bottle) -> dict[str, Any]:
-    return {
-        "id": bottle.id,
-        "brand": bottle.brand,
-        "product": bottle.product,
-        "lot": bottle.lot,
-        "barcode": bottle.barcode,
-        "location": bottle.location,
-        "opened": bottle.opened.isoformat() if bottle.opened else None,
-        "expires": bottle.expires.isoformat() if bottle.expires else None,
-    }
 
 
 def _session_json(session: Treatment) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def report_data(case: Case, alert: Mapping[str, Any], *, regulator: str, made: s
                 for m in alert.get("matches") or ()
             ],
         },
-        "bottles": [_bottle(b) for b in case.bottles],
+        "bottles": [bottle_record(b) for b in case.bottles],
         "sessions": _sessions(case),
         "actions": [
             {"at": a.at, "action": a.action, "by": a.by, "note": a.note} for a in case.actions
@@ -96,7 +96,8 @@ def report_data(case: Case, alert: Mapping[str, Any], *, regulator: str, made: s
     }
 
 
-def _bottle(bottle: Bottle) -> dict[str, Any]:
+def bottle_record(bottle: Bottle) -> dict[str, Any]:
+    """A bottle as JSON-able data (the report's and `inkwatch case --format json`'s)."""
     return {
         "id": bottle.id,
         "brand": bottle.brand,
