@@ -101,3 +101,15 @@ def html_to_text(value: Any) -> str:
     if "&" in value:
         value = html.unescape(value)
     return _SPACES.sub(" ", value).strip()
+
+
+# What a spreadsheet reads as the start of a formula (or of a DDE command) in a CSV cell.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def not_a_formula(text: str, *, written: str = "") -> str:
+    """``text`` for a CSV cell a spreadsheet shows as text: behind an apostrophe when it
+    (or the ``written`` value it was cleaned from) would start a formula."""
+    if text and (text.startswith(FORMULA_START) or written.startswith(FORMULA_START)):
+        return "'" + text
+    return text

@@ -17,9 +17,9 @@ from monitor.model import Bottle, Case, Treatment
 from monitor.notify.render.body import Item
 from monitor.notify.render.facts import AlertMail, regulator_name
 from monitor.notify.render.hygiene import LIST_MAX, LONG_MAX, SHORT_MAX, URL_MAX, block, one_line
+from monitor.text.clean import not_a_formula
 
 CSV_HEADER = ("client", "date", "lots", "area")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CHEMICAL = {"metal", "pah", "aromatic_amine", "restricted_pigment"}
 _MICROBIAL_WORDS = re.compile(
     r"microb|bacteri|mycobacter|pseudomonas|bacillus|staphylococ|mould|mold|fung|"
@@ -199,10 +199,7 @@ def clients_csv(sessions: Sequence[Treatment]) -> str:
 def _cell(raw: str) -> str:
     """A CSV cell a spreadsheet shows as text: no control characters, and a leading
     quote before = + - @ (or what started with a tab), so it is never read as a formula."""
-    text = one_line(raw, SHORT_MAX)
-    if text and (text.startswith(_FORMULA_START) or raw.startswith(_FORMULA_START)):
-        return "'" + text
-    return text
+    return not_a_formula(one_line(raw, SHORT_MAX), written=raw)
 
 
 def attach_clients(msg: EmailMessage, case: Case) -> None:

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.model import Bottle, Case
+from monitor.text.clean import not_a_formula
 
 REPORT_VERSION = 1
 REPORT_FORMATS = ("html", "csv", "json")
@@ -49,7 +50,6 @@ CSV_COLUMNS = ("section", "item", "field", "value")
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # The same for JSON, C0 aside: json.dumps escapes those itself.
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def report_data(case: Case, alert: Mapping[str, Any], *, regulator: str, made: str) -> dict:
@@ -199,10 +199,7 @@ def csv_cell(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple):
         value = "; ".join(str(v) for v in value)
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        text = "'" + text
-    return _UNSAFE.sub(_visible, text)
+    return _UNSAFE.sub(_visible, not_a_formula(str(value)))
 
 
 def _visible(found: re.Match[str]) -> str:
