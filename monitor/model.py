@@ -263,15 +263,15 @@ class Contaminant:
 
 @dataclass(frozen=True, slots=True)
 class Lot:
-    """A lot the clinic holds: an alert naming it for this brand is critical. ``received``:
-    when it came in (a notice that gives a manufacturing or distribution window and no lot
-    asks to check the bottles received in it)."""
+    """A lot the clinic holds: an alert naming it for this brand is critical. ``received``
+    and ``expires`` (when known) let a notice that gives a window and no lot find it."""
 
     brand: str
     product: str
     lot: str
     note: str = ""
     received: date | None = None
+    expires: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,10 +295,12 @@ class Watchlist:
 class Match:
     """One thing found in an alert: so every email can say why it was sent."""
 
-    kind: str  # brand | contaminant | lot | scope | exclusion
+    kind: str  # brand | contaminant | lot | window | scope | exclusion
     term: str  # the canonical term: brand or contaminant name, "Brand Product lot X", scope word
     field: str  # the alert field it was found in: title, summary, brands, products, lots, hazards
     text: str  # the text as the regulator wrote it
+    # A "window" match is a held lot received (or expiring) inside a window the alert gives
+    # instead of lots: ``term`` names the lot as a "lot" match does, ``text`` quotes the window.
 
 
 @dataclass(frozen=True, slots=True)

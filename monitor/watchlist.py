@@ -23,11 +23,10 @@ from monitor.tomlfile import TomlLines, read_toml
 DEFAULT_WATCHLIST = "watchlist.toml"
 
 # The keys of each kind of [[entry]], with the default that gives each key its type.
-_DAY = date.min  # the default of a date key ([[lot]] received = 2025-09-01): none given
 ENTRY_KEYS: Mapping[str, Mapping[str, Any]] = {
     "brand": {"name": "", "aliases": [], "needs_context": False},
     "contaminant": {"name": "", "class": "", "aliases": [], "cas": [], "ci": []},
-    "lot": {"brand": "", "product": "", "lot": "", "note": "", "received": _DAY},
+    "lot": {"brand": "", "product": "", "lot": "", "note": "", "received": None, "expires": None},
 }
 REQUIRED_KEYS: Mapping[str, tuple[str, ...]] = {
     "brand": ("name",),
@@ -92,7 +91,10 @@ def _build(lines: TomlLines, data: dict[str, Any]) -> Watchlist:
             Contaminant(e["name"], e["class"], tuple(e["aliases"]), tuple(e["cas"]), tuple(e["ci"]))
             for e in contaminants
         ),
-        lots=tuple(Lot(e["brand"], e["product"], e["lot"], e["note"], _received(e)) for e in lots),
+        lots=tuple(
+            Lot(e["brand"], e["product"], e["lot"], e["note"], e["received"], e["expires"])
+            for e in lots
+        ),
         scope=_scope(lines, data),
     )
 
@@ -166,10 +168,10 @@ def _checked_value(
 ) -> Any:
     """``value`` if it has the type of ``default``, trimmed; an error names ``path``."""
     table, number, key = place
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, date):
+    if default is None:  # a day: a TOML date, not a date with a time
         ok = isinstance(value, date) and not isinstance(value, datetime)
+    elif isinstance(default, bool):
+        ok = isinstance(value, bool)
     elif isinstance(default, list):
         ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
     else:
@@ -191,11 +193,6 @@ def _checked_value(
             raise lines.error(f"{path} has an empty string", 'remove the empty string ""', *place)
         return [item.strip() for item in value]
     return value
-
-
-def _received(entry: dict[str, Any]) -> date | None:
-    day = entry["received"]
-    return None if day == _DAY else day
 
 
 def _check_contaminant(lines: TomlLines, number: int, entry: dict[str, Any]) -> None:
@@ -269,10 +266,12 @@ def _label(kind: str, number: int, entry: Mapping[str, Any]) -> str:
 
 
 def _type_name(value: Any) -> str:
+    if value is None:
+        return "a date"
+    if isinstance(value, datetime):
+        return "a date with a time"
     if isinstance(value, bool):
         return "true or false"
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return "a date"
     if isinstance(value, list):
         return "a list of strings"
     if isinstance(value, str):
@@ -294,10 +293,10 @@ def _describe(value: Any) -> str:
 
 
 def _example(default: Any, value: Any) -> str:
+    if default is None:
+        return "2018-09-01 (a TOML date: no quotes, no time)"
     if isinstance(default, bool):
         return "true"
-    if isinstance(default, date):
-        return "2025-09-01 (a TOML date, no quotes)"
     if isinstance(default, list):
         words = [value] if isinstance(value, str) else ["…", "…"]
         return "[" + ", ".join(f'"{word}"' for word in words) + "]"

@@ -502,11 +502,17 @@ ERRORS = [
         id="unknown-scope-key",
     ),
     pytest.param(
-        SCOPE
-        + '[[lot]]\nbrand = "Intenze"\nproduct = "Black"\nlot = "1"\nreceived = "2025-09-01"\n',
-        "{path}:7: lot[1].received must be a date, not a string ('2025-09-01')"
-        " — write it like received = 2025-09-01 (a TOML date, no quotes)",
+        SCOPE + '[[lot]]\nbrand = "B"\nproduct = "P"\nlot = "1"\nreceived = "2018-09-01"\n',
+        "{path}:7: lot[1].received must be a date, not a string ('2018-09-01')"
+        " — write it like received = 2018-09-01 (a TOML date: no quotes, no time)",
         id="received-quoted",
+    ),
+    pytest.param(
+        SCOPE + '[[lot]]\nbrand = "B"\nproduct = "P"\nlot = "1"\nexpires = 2024-06-30T10:00:00\n',
+        "{path}:7: lot[1].expires must be a date, not a date with a time"
+        " (datetime.datetime(2024, 6, 30, 10, 0))"
+        " — write it like expires = 2018-09-01 (a TOML date: no quotes, no time)",
+        id="expires-with-a-time",
     ),
     pytest.param(
         '[scope]\ninclude = "tattoo"\n',

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor.match.alert_text import AlertText, hit_match
-from monitor.match.terms import HIT_TERM, LOT, WINDOW, Hit
+from monitor.match.terms import HIT_TERM, LOT, Hit
 from monitor.match.verdict import Finding, first_per_name
 from monitor.model import Brand, Lot, Match, Watchlist
 from monitor.text.lots import ALL_LOTS, find_lots, lot_keys, normalize_lot, split_lot_list
-from monitor.text.windows import find_windows
 from monitor.text.words import normalize
 
 _LOT_TEXT_FIELDS = frozenset({"title", "products", "summary"})
@@ -62,19 +61,15 @@ def lot_findings(
     held_lots: Mapping[str, tuple[HeldLot, ...]],
     brands: list[Hit],
     all_lots: list[Hit],
-    *,
-    day_first: bool = False,
 ) -> list[Finding]:
     """The clinic's lots (``held_lots`` by brand) of the brands the alert names that it
-    names too, or covers with its "all lots" (``all_lots``: where it says so). A notice
-    that names no lot but a manufacturing or distribution window finds the bottles
-    received in it (``day_first``: how its numeric dates are written)."""
+    names too, or covers with its "all lots" (``all_lots``: where it says so)."""
     held = [
         entry for hit in first_per_name(brands) for entry in held_lots.get(hit[HIT_TERM].name, ())
     ]
     if not held:
         return []
-    alert_lots = _alert_lots(text)
+    alert_lots = named_lots(text)
     findings = []
     for entry in held:
         finding = _held_lot_finding(text, entry, alert_lots, all_lots)
@@ -82,37 +77,6 @@ def lot_findings(
             finding = _all_lots_finding(text, entry, alert_lots, all_lots, brands)
         if finding is not None:
             findings.append(finding)
-    if not findings and not alert_lots and not all_lots:
-        findings = window_findings(text, held, day_first)
-    return findings
-
-
-def window_findings(text: AlertText, held: list[HeldLot], day_first: bool) -> list[Finding]:
-    """Held bottles of a named product received inside a window the notice gives
-    ("distributed 8/6/2018–10/1/2018"): to be checked. Only a notice that names no lot
-    gets here, and only bottles with a received date count."""
-    dated = [entry for entry in held if entry.lot.received and _names_product(text, entry)]
-    windows = [
-        (field, window)
-        for field, value in zip(text.names, text.texts, strict=True)
-        if dated and field in _LOT_TEXT_FIELDS
-        for window in find_windows(value, day_first=day_first)
-    ]
-    findings = []
-    for entry in dated:
-        received = entry.lot.received
-        assert received is not None
-        inside = next(((f, w) for f, w in windows if w.contains(received)), None)
-        if inside is None:
-            continue
-        field, window = inside
-        term = f"{entry.label} lot {entry.lot.lot}"
-        reason = (
-            f"You have lot {entry.lot.lot} of {entry.label}, received {received.isoformat()}, "
-            f"inside the window this notice gives ({window.kind} {window.span()}): "
-            "check those bottles."
-        )
-        findings.append((Match(WINDOW, term, field, window.text), reason))
     return findings
 
 
@@ -127,7 +91,7 @@ def _held_lot_finding(
         if key == entry.key:
             match = Match(LOT, term, field, written)
             return match, f"You hold lot {entry.lot.lot} of {entry.label}."
-    if all_lots and _names_product(text, entry):
+    if all_lots and names_product(text, entry):
         reason = f"It covers all lots of {entry.label}, including your lot {entry.lot.lot}."
         return hit_match(text, all_lots[0], LOT, term), reason
     return None
@@ -141,7 +105,7 @@ def _all_lots_finding(
     brands: list[Hit],
 ) -> Finding | None:
     """The clinic holds every lot of the product: any alert naming it is about hers."""
-    if entry.key != ALL_LOTS or not _names_product(text, entry):
+    if entry.key != ALL_LOTS or not names_product(text, entry):
         return None
     term = f"{entry.label} all lots"
     if all_lots:
@@ -156,7 +120,7 @@ def _all_lots_finding(
     return hit_match(text, brand, LOT, term), reason
 
 
-def _names_product(text: AlertText, entry: HeldLot) -> bool:
+def names_product(text: AlertText, entry: HeldLot) -> bool:
     if not entry.product:
         return True
     words = f" {entry.product} "
@@ -166,7 +130,7 @@ def _names_product(text: AlertText, entry: HeldLot) -> bool:
     )
 
 
-def _alert_lots(text: AlertText) -> list[AlertLot]:
+def named_lots(text: AlertText) -> list[AlertLot]:
     """The lots an alert names: its ``lots`` field and lot mentions in its text."""
     found: list[AlertLot] = []
     for name, value in zip(text.names, text.texts, strict=True):

@@ -28,6 +28,7 @@ from monitor.match.verdict import (
     scope_findings,
     verdict,
 )
+from monitor.match.windows import day_first, window_findings
 from monitor.model import Alert, Verdict, Watchlist
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,9 @@ class Matcher:
         title or products; brands that need context count only in relevant alerts.
         Severity: critical when it names a lot the clinic holds (same brand; "all lots"
         on either side covers every lot of that brand and product), high for a
-        watchlist brand, medium for a contaminant, low otherwise; None when irrelevant.
+        watchlist brand or a held lot received inside the manufacturing, distribution or
+        sale window of an alert that names no lot (:mod:`.windows`), medium for a
+        contaminant, low otherwise; None when irrelevant.
         """
         names, texts, normalized = alert_fields(alert)
         found = self._hits(names, texts, normalized)
@@ -135,9 +138,10 @@ class Matcher:
         brands = found.get(BRAND, [])
         if not in_scope and all(hit[HIT_TERM].needs_context for hit in brands):
             return not_relevant(text, excluded)
-        findings = lot_findings(
-            text, self._held, brands, found.get(ALL_LOTS_KIND, []), day_first=_day_first(alert)
-        )
+        all_lots = found.get(ALL_LOTS_KIND, [])
+        findings = lot_findings(text, self._held, brands, all_lots)
+        if not findings and brands and self._held:
+            findings = window_findings(text, self._held, brands, all_lots, day_first(alert))
         findings += [
             (hit_match(text, hit), f"It names {hit[HIT_TERM].name}, a brand on your watchlist.")
             for hit in first_per_name(brands)
@@ -152,13 +156,3 @@ class Matcher:
         classify = self.classify
         for alert in alerts:
             yield classify(alert)
-
-
-# Countries whose notices write numeric dates month first (8/6/2018 is August 6).
-_MONTH_FIRST = frozenset({"us", "usa", "united states", "ca", "canada"})
-
-
-def _day_first(alert: Alert) -> bool:
-    """Whether the notice writes 01/03/2019 for 1 March (European regulators)."""
-    country = alert.country.strip().casefold()
-    return bool(country) and country not in _MONTH_FIRST

@@ -106,13 +106,19 @@ class Inventory(Connection):
 
     def held_lots(self) -> list[Lot]:
         """What the matcher must know the clinic holds: each bottle's lot, and its barcode
-        as a lot of its own (notices list barcodes among their lots)."""
-        lots: dict[tuple[str, str, str], Lot] = {}
+        as a lot of its own (notices list barcodes among their lots). The bottle's received
+        and expiry dates go with its lot (with its barcode only when it has no lot, so a
+        window in a notice counts each bottle once)."""
+        lots: dict[tuple[object, ...], Lot] = {}
         for b in self.bottles():
             for code in (b.lot, b.barcode):
                 if code:
-                    held = Lot(b.brand, b.product, code, b.note, b.received)
-                    lots.setdefault((b.brand, b.product, code), held)
+                    dated = code == (b.lot or b.barcode)
+                    received, expires = (b.received, b.expires) if dated else (None, None)
+                    lots.setdefault(
+                        (b.brand, b.product, code, received, expires),
+                        Lot(b.brand, b.product, code, b.note, received, expires),
+                    )
         return list(lots.values())
 
     def sync_watchlist_lots(self, lots: Sequence[Lot], now: str | None = None) -> None:
@@ -130,7 +136,15 @@ class Inventory(Connection):
             self.remove_bottle(bottle, now)
         self.add_bottles(
             (
-                NewBottle(lot.brand, lot.product, lot.lot, note=lot.note, origin=WATCHLIST_ORIGIN)
+                NewBottle(
+                    lot.brand,
+                    lot.product,
+                    lot.lot,
+                    expires=lot.expires,
+                    received=lot.received,
+                    note=lot.note,
+                    origin=WATCHLIST_ORIGIN,
+                )
                 for key, lot in want.items()
                 if key not in have
             ),

@@ -1,140 +1,281 @@
-"""Manufacturing, distribution and sale windows that notices give instead of lots.
+"""Manufacturing, distribution, sale and expiry windows in a regulator's text.
 
-"distributed 8/6/2018–10/1/2018", "distributed between August 6, 2018 and October 1,
-2018", "manufactured before 07/01/23", "products manufactured prior to July 2023", "sold
-from March 2019 to May 2019", "with expiry dates before 2024-06-30". A window is what kind
-of date it bounds and its first and last day (either may be open). Numeric dates are read
-month first (US notices) unless ``day_first`` (European ones); a date that cannot be read
-is no window, never a guess.
+Some notices name no lot but a window: "distributed 8/6/2018–10/1/2018", "manufactured
+between 12 and 31 July 2019", "products manufactured prior to July 2023", "sold between
+June 2024 and January 2025", "with expiry dates before 2024-06-30". :func:`find_windows`
+reads them into :class:`Window` values: a kind, a first and a last day (inclusive; either
+may be open) and the words as written.
+
+A date is read as the regulator writes it: numeric dates month first (FDA, Health Canada's
+English pages) unless ``day_first`` (EU and UK notices); a two-digit year is 19xx from 70 on,
+20xx below. A month or a year stands for all its days ("before July 2023" ends on
+2023-06-30, "between 2010 and 2012" runs from 2010-01-01 to 2012-12-31). A date that cannot
+be read (month 13, 31 February) drops its window, with a debug log: it is never guessed.
+
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import calendar
+import logging
 import re
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-# The kind of date a window bounds, by the words that introduce it.
-_KINDS = (
-    ("manufactured", r"manufactured|produced|made|manufacturing dates?|production dates?"),
-    ("distributed", r"distributed|shipped|distribution dates?|shipping dates?"),
-    ("sold", r"sold|purchased|bought|sale dates?|purchase dates?"),
-    ("expiry", r"expir(?:y|ation)(?:\s+dates?)?|best[\s-]+before(?:\s+dates?)?|use[\s-]+by"),
-)
-_MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
-_MONTHS |= {name.lower(): n for n, name in enumerate(calendar.month_abbr) if name}
-_MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-# A date: 8/6/2018, 07/01/23, 2024-06-30, August 6, 2018, 6 August 2018, July 2023.
-_DATE = (
-    rf"(?:\d{{1,2}}[/.]\d{{1,2}}[/.](?:\d{{4}}|\d{{2}})\b|\d{{4}}-\d{{2}}-\d{{2}}"
-    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|{_MONTH}\s+\d{{4}}"
-    r"|(?:19|20)\d{2}\b)"
-)
-# "between 12 and 31 July 2019": the first day borrows the month and year of the last.
-_BARE_DAY = rf"\d{{1,2}}(?=\s+and\s+\d{{1,2}}\s+{_MONTH}\s+\d{{4}})"
-_BEFORE = r"before|prior\s+to|until|up\s+to|through|to|no\s+later\s+than"
-_AFTER = r"after|since|from|on\s+or\s+after|beginning"
-_RANGE_GAP = r",?\s*(?:[-\u2013\u2014]|\bto\b|\bthrough\b|\bthru\b|\buntil\b|\band\b)\s*"
-_WINDOW = re.compile(
-    rf"\b(?P<kind>{'|'.join(f'(?P<{name}>{words})' for name, words in _KINDS)})\b"
-    rf"(?:\s+(?:dates?|on|in|of|is|are|was|were|with|the|period|products?)){{0,3}}\s*:?\s*"
-    rf"(?:(?P<between>between|from)\s+)?"
-    rf"(?:(?P<bound>{_BEFORE}|{_AFTER})\s+)?"
-    rf"(?P<first>{_DATE}|{_BARE_DAY})(?:{_RANGE_GAP}(?P<last>{_DATE}))?",
-    re.IGNORECASE,
-)
-_NUMERIC = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})")
-_WORDS = re.compile(
-    rf"(?:(?P<d1>\d{{1,2}})\s+)?(?P<month>{_MONTH})(?:\s+(?P<d2>\d{{1,2}}),?)?\s+(?P<year>\d{{4}})",
-    re.I,
-)
+log = logging.getLogger(__name__)
+
+MANUFACTURED, DISTRIBUTED, SOLD, EXPIRY = "manufactured", "distributed", "sold", "expiry"
+WINDOW_KINDS = (MANUFACTURED, DISTRIBUTED, SOLD, EXPIRY)
+# How a window of each kind is named in a sentence.
+WINDOW_NOUNS = {
+    MANUFACTURED: "manufacturing window",
+    DISTRIBUTED: "distribution window",
+    SOLD: "sale window",
+    EXPIRY: "expiry window",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A window of days a notice names: ``kind`` (manufactured, distributed, sold, expiry)
-    from ``start`` to ``end``, both included; None is open on that side."""
+    """A period a notice gives instead of lots: ``start`` and ``end`` are the first and the
+    last day inside it; None is open ("before July 2023" has no start)."""
 
-    kind: str
+    kind: str  # one of WINDOW_KINDS
     start: date | None
     end: date | None
-    text: str  # as the notice wrote it
+    text: str  # the words as the regulator wrote them
 
-    def contains(self, day: date) -> bool:
+    def holds(self, day: date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
 
+    @property
     def span(self) -> str:
-        """ "2018-08-06 – 2018-10-01", "before 2023-07-01", "from 2019-03-01"."""
+        """ "2018-08-06 – 2018-10-01", "up to 2023-06-30" or "from 2019-03-01"."""
         if self.start and self.end:
             return f"{self.start.isoformat()} – {self.end.isoformat()}"
         if self.end:
             return f"up to {self.end.isoformat()}"
-        return f"from {self.start.isoformat()}" if self.start else ""
+        return f"from {self.start.isoformat()}" if self.start else "at any time"
 
 
-def find_windows(text: str, *, day_first: bool = False) -> list[Window]:
-    """The windows ``text`` names, in order."""
-    found = []
-    for match in _WINDOW.finditer(text):
-        window = _window(match, day_first)
+_VERBS = (
+    (MANUFACTURED, r"manufactured|manufacturing\s+dates?|produced|production\s+dates?|made"),
+    (DISTRIBUTED, r"distributed|shipped|distribution\s+dates?"),
+    (SOLD, r"sold|purchased|bought"),
+    (
+        EXPIRY,
+        r"expir(?:y|ation)\s+dates?|expiring|expires?|exp\.?\s+dates?"
+        r"|best[\s-]+before(?:\s+dates?)?|use[\s-]+by(?:\s+dates?)?",
+    ),
+)
+_VERB = re.compile(
+    r"\b(?:" + "|".join(f"(?P<{kind}>{words})" for kind, words in _VERBS) + r")\b", re.I
+)
+# What may stand between the verb and its dates: "distributed nationwide between…",
+# "sold in the United States from…" (a place is capitalised; "in July" is a date).
+_FILLER = re.compile(
+    r"\s*(?:,\s*)?(?:nationwide|online|in\s+stores?|"
+    r"(?:in|throughout|across|within)\s+(?:the\s+)?(?-i:[A-Z][\w.]*(?:\s+[A-Z][\w.]*){0,2}))",
+    re.I,
+)
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![a-z])"
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
+_YEAR = r"(?:19|20)\d{2}(?!\d)"
+_FULL = (
+    r"\d{4}-\d{1,2}-\d{1,2}(?!\d)",  # ISO
+    r"\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?!\d)",  # 8/6/2018, 07/01/23, 21.11.2019
+    rf"{_MONTH}\s+{_DAY},?\s+{_YEAR}",  # August 6, 2018
+    rf"{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}",  # 21 November 2019
+    rf"{_MONTH},?\s+{_YEAR}",  # July 2023
+    r"\d{1,2}/(?:\d{4}|\d{2})(?!\d)",  # 06/23: a month
+)
+_DATE = "(?:" + "|".join(_FULL) + f"|{_YEAR})"
+# The start of a range may leave out what its end says: "between 12 and 31 July 2019",
+# "between September 1 and November 30, 2025", "from June to August 2019".
+_START = f"(?:{_DATE}|{_MONTH}\\s+{_DAY}|{_DAY}|{_MONTH})"
+_TO = r"\s*,?\s*(?:–|—|-|to|through|thru|until|till)\s*"
+_RANGE = re.compile(
+    rf"\s*:?\s*(?:between\s+(?P<a>{_START})\s*,?\s*(?:and|–|—|-|to)\s*(?P<b>{_DATE})"
+    rf"|from\s+(?P<c>{_START}){_TO}(?P<d>{_DATE})"
+    rf"|(?:on\s+|during\s+)?(?P<e>{'|'.join(_FULL[:5])}){_TO}(?P<f>{_DATE}))",
+    re.I,
+)
+_RELATIONS = (
+    ("end_before", r"before|prior\s+to|earlier\s+than"),
+    ("end", r"on\s+or\s+before|until|till|up\s+to|through|no\s+later\s+than"),
+    ("start_after", r"after|later\s+than"),
+    ("start", r"on\s+or\s+after|since|from"),
+    ("period", r"in|on|of|during"),
+)
+_RELATIVE = re.compile(
+    r"\s*:?\s*(?:"
+    + "|".join(f"(?P<{name}>{words})" for name, words in _RELATIONS)
+    + rf")\s+(?P<date>{_DATE})",
+    re.I,
+)
+# A date right after the verb, without a relation word: "Manufactured 07/01/23".
+_BARE = re.compile(rf"\s*:?\s*(?P<date>{'|'.join(_FULL[:5])})", re.I)
+_BARE_MONTH = re.compile(rf"\s*:?\s*(?P<date>{_FULL[5]})", re.I)  # "EXP DATE 8/21"
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        1,
+    )
+    for name in names
+}
+_TOKENS = re.compile(r"\d+|[a-z]+")
+_ORDINALS = frozenset({"st", "nd", "rd", "th", "of"})
+Period = tuple[date, date]  # the first and last day a written date stands for
+Span = tuple[date | None, date | None, str]  # a window's first and last day, the text after it
+
+
+def find_windows(text: str, day_first: bool = False) -> list[Window]:
+    """The windows ``text`` gives, in the order it gives them (none: an empty list)."""
+    windows: list[Window] = []
+    for verb in _VERB.finditer(text):
+        kind = next(name for name in WINDOW_KINDS if verb[name])
+        rest = text[verb.end() : verb.end() + 160]
+        window = _after_verb(kind, rest, day_first)
+        if window is None:
+            filler = _FILLER.match(rest)
+            if filler:
+                window = _after_verb(kind, rest[filler.end() :], day_first)
         if window is not None:
-            found.append(window)
-    return found
+            start, end, tail = window
+            written = " ".join(f"{verb[0]}{rest[: len(rest) - len(tail)]}".split())
+            windows.append(Window(kind, start, end, written.rstrip(" ,")))
+    return windows
 
 
-def _window(match: re.Match[str], day_first: bool) -> Window | None:
-    kind = next(name for name, _ in _KINDS if match[name])
-    written_first = match["first"]
-    if written_first.isdigit() and len(written_first) <= 2 and match["last"]:
-        written_first += " " + match["last"].split(None, 1)[1]  # "12" + " July 2019"
-    first = _day(written_first, day_first, last=False)
-    last = _day(match["last"], day_first, last=True) if match["last"] else None
-    if first is None or (match["last"] and last is None):
+def _after_verb(kind: str, rest: str, day_first: bool) -> Span | None:
+    """The window the words after a verb give, and the text after it; None if none."""
+    found = _RANGE.match(rest)
+    if found:
+        first, last = found["a"] or found["c"] or found["e"], found["b"] or found["d"] or found["f"]
+        span = _range(first, last, day_first)
+        return None if span is None else (*span, rest[found.end() :])
+    found = _RELATIVE.match(rest) or _BARE.match(rest)
+    if not found and kind == EXPIRY:
+        found = _BARE_MONTH.match(rest)
+    if not found:
         return None
-    text = match.group().strip()
-    if last is not None:
-        if last[1] < first[0]:
-            return None
-        return Window(kind, first[0], last[1], text)
-    bound = (match["bound"] or "").lower().split()
-    if bound and bound[0] in ("before", "prior", "until", "up", "through", "to", "no"):
-        # "before 07/01/23": up to the day before; "through July 2023": to its last day
-        end = first[1] if bound[0] in ("through", "until", "up", "no") else first[0]
-        if bound[0] in ("before", "prior"):
-            end = date.fromordinal(first[0].toordinal() - 1)
-        return Window(kind, None, end, text)
-    if bound:  # after, since, from, on or after
-        start = first[0] if bound[0] != "after" else date.fromordinal(first[1].toordinal() + 1)
-        return Window(kind, start, None, text)
-    return Window(kind, first[0], first[1], text)  # "distributed in July 2023"
+    period = read_date(found["date"], day_first)
+    if period is None:
+        return None
+    relation = next((name for name, _ in _RELATIONS if found.groupdict().get(name)), "period")
+    start, end = _relate(relation, period)
+    return start, end, rest[found.end() :]
 
 
-def _day(text: str, day_first: bool, *, last: bool) -> tuple[date, date] | None:
-    """The first and last day a written date covers (one day, or a whole month)."""
+def _relate(relation: str, period: Period) -> tuple[date | None, date | None]:
+    first, last = period
+    if relation == "end_before":
+        return None, first - timedelta(days=1)
+    if relation == "end":
+        return None, last
+    if relation == "start_after":
+        return last + timedelta(days=1), None
+    if relation == "start":
+        return first, None
+    return first, last
+
+
+def _range(first: str, last: str, day_first: bool) -> tuple[date, date] | None:
+    """From the start of ``first`` to the end of ``last``; the start may borrow the month
+    and year of the end ("12 and 31 July 2019")."""
+    end = read_date(last, day_first)
+    if end is None:
+        return None
+    start = read_date(first, day_first) or _borrowed(first, end[1])
+    if start is None:
+        log.debug("windows: cannot read the start %r of a window ending %r", first, last)
+        return None
+    if start[0] > end[1]:
+        log.debug("windows: %r comes after %r, window ignored", first, last)
+        return None
+    return start[0], end[1]
+
+
+def _borrowed(first: str, end: date) -> Period | None:
+    """A start written without its year (and month): "12", "September 1", "June"."""
+    words = [w for w in _TOKENS.findall(first.lower()) if w not in _ORDINALS]
+    month = next((_MONTHS[w] for w in words if w in _MONTHS), None)
+    days = [int(w) for w in words if w.isdigit()]
+    if month is None and len(days) == 1:
+        return _day(end.year, end.month, days[0])
+    if month is not None and len(days) <= 1:
+        year = end.year if month <= end.month else end.year - 1
+        return _day(year, month, days[0]) if days else _month(year, month)
+    return None
+
+
+def read_date(written: str, day_first: bool = False) -> Period | None:
+    """The first and last day a date as written stands for: one day, a month or a year;
+    None (with a debug log) when it cannot be read."""
+    words = [w for w in _TOKENS.findall(written.lower()) if w not in _ORDINALS]
+    month_names = [w for w in words if w in _MONTHS]
+    numbers = [w for w in words if w.isdigit()]
+    period: Period | None = None
+    if len(month_names) == 1 and len(numbers) in (1, 2) and len(numbers[-1]) == 4:
+        month, year = _MONTHS[month_names[0]], int(numbers[-1])
+        day = int(numbers[0]) if len(numbers) == 2 else None
+        period = _month(year, month) if day is None else _day(year, month, day)
+    elif not month_names and len(numbers) == 1 and len(numbers[0]) == 4:
+        period = (date(int(numbers[0]), 1, 1), date(int(numbers[0]), 12, 31))
+    elif not month_names and len(numbers) == 2:
+        period = _month(_year(numbers[1]), int(numbers[0]))
+    elif not month_names and len(numbers) == 3:
+        period = _numeric(numbers, day_first)
+    if period is None:
+        log.debug("windows: cannot read the date %r", written)
+    return period
+
+
+def _numeric(numbers: list[str], day_first: bool) -> Period | None:
+    if len(numbers[0]) == 4:  # ISO: year, month, day
+        year, month, day = int(numbers[0]), int(numbers[1]), int(numbers[2])
+    elif day_first:
+        day, month, year = int(numbers[0]), int(numbers[1]), _year(numbers[2])
+    else:
+        month, day, year = int(numbers[0]), int(numbers[1]), _year(numbers[2])
+    return _day(year, month, day)
+
+
+def _year(written: str) -> int:
+    if len(written) == 4:
+        return int(written)
+    two = int(written)
+    return 1900 + two if two >= 70 else 2000 + two
+
+
+def _day(year: int, month: int, day: int) -> Period | None:
     try:
-        numeric = _NUMERIC.fullmatch(text.strip())
-        if numeric:
-            a, b, year = int(numeric[1]), int(numeric[2]), int(numeric[3])
-            year += 2000 if year < 100 else 0
-            month, day = (b, a) if day_first else (a, b)
-            one = date(year, month, day)
-            return one, one
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            one = date.fromisoformat(text.strip())
-            return one, one
-        if re.fullmatch(r"(?:19|20)\d{2}", text.strip()):  # a whole year
-            year = int(text.strip())
-            return date(year, 1, 1), date(year, 12, 31)
-        words = _WORDS.fullmatch(text.strip())
-        if words is None:
-            return None
-        month = _MONTHS[words["month"].rstrip(".").lower()]
-        year = int(words["year"])
-        written_day = words["d1"] or words["d2"]
-        if written_day:
-            one = date(year, month, int(written_day))
-            return one, one
-        return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        one = date(year, month, day)
     except ValueError:
         return None
+    return one, one
+
+
+def _month(year: int, month: int) -> Period | None:
+    if not (1 <= month <= 12 and 1 <= year <= 9999):
+        return None
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
