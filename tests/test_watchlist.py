@@ -498,8 +498,26 @@ ERRORS = [
     ),
     pytest.param(
         SCOPE + 'excludes = ["henna"]\n',
-        "{path}:3: unknown key 'excludes' in [scope] — allowed keys: include, exclude",
+        "{path}:3: unknown key 'excludes' in [scope] — allowed keys: include, exclude, ink_signals",
         id="unknown-scope-key",
+    ),
+    pytest.param(
+        SCOPE + 'ink_signals = ["lining", "#"]\n',
+        "{path}:3: scope.ink_signals '#' has no word besides the number sign # — write a word,"
+        ' or a word and one # for a number, like "lining", "# oz" or "CI #"',
+        id="ink-signal-only-a-number",
+    ),
+    pytest.param(
+        SCOPE + 'ink_signals = ["# x #"]\n',
+        "{path}:3: scope.ink_signals '# x #' has more than one number sign # — write a word,"
+        ' or a word and one # for a number, like "lining", "# oz" or "CI #"',
+        id="ink-signal-two-numbers",
+    ),
+    pytest.param(
+        SCOPE + 'ink_signals = "lining"\n',
+        "{path}:3: scope.ink_signals must be a list of strings, not a string ('lining') —"
+        ' write it like ink_signals = ["lining"]',
+        id="ink-signals-not-a-list",
     ),
     pytest.param(
         SCOPE
