@@ -147,7 +147,7 @@ def test_shipped_watchlist_has_no_lots_and_no_warnings(shipped: Watchlist) -> No
     lines = summarize(shipped)
     assert len(lines) == 1, lines
     assert lines[0].startswith("33 brands (18 need context), 91 contaminants (microbial 35, ")
-    assert lines[0].endswith(", 0 lots, 44 scope words, 23 exclusions")
+    assert lines[0].endswith(", 0 lots, 44 scope words, 72 exclusions, 32 ink signals")
 
 
 def test_shipped_scope_has_the_words_regulators_use(shipped: Watchlist) -> None:
