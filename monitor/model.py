@@ -277,10 +277,13 @@ class Lot:
 @dataclass(frozen=True, slots=True)
 class Scope:
     """What makes an alert about skin pigments (``include``) and which products are not
-    skin pigments even when the words appear (``exclude``: henna, transfers, machines…)."""
+    skin pigments even when the words appear (``exclude``: henna, transfers, machines…).
+    ``ink_signals``: words that, beside a brand that needs context, say the alert is about
+    ink all the same ("lining", "2 oz", "CI 21160"; ``#`` stands for a number)."""
 
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    ink_signals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

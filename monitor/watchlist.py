@@ -33,7 +33,7 @@ REQUIRED_KEYS: Mapping[str, tuple[str, ...]] = {
     "contaminant": ("name", "class"),
     "lot": ("brand", "product", "lot"),
 }
-SCOPE_KEYS: Mapping[str, Any] = {"include": [], "exclude": []}
+SCOPE_KEYS: Mapping[str, Any] = {"include": [], "exclude": [], "ink_signals": []}
 TABLES = "[scope], [[brand]], [[contaminant]], [[lot]]"
 
 _CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)")
@@ -255,7 +255,30 @@ def _scope(lines: TomlLines, data: dict[str, Any]) -> Scope:
             None,
             "include",
         )
-    return Scope(include=tuple(values["include"]), exclude=tuple(values["exclude"]))
+    for signal in values["ink_signals"]:
+        _check_signal(lines, signal)
+    return Scope(
+        include=tuple(values["include"]),
+        exclude=tuple(values["exclude"]),
+        ink_signals=tuple(values["ink_signals"]),
+    )
+
+
+def _check_signal(lines: TomlLines, signal: str) -> None:
+    """An ink signal is words, with at most one # standing for a number ("# oz")."""
+    if not re.search(r"[^\W_]", signal.replace("#", " ")):
+        problem = "has no word besides the number sign #"
+    elif signal.count("#") > 1:
+        problem = "has more than one number sign #"
+    else:
+        return
+    raise lines.error(
+        f"scope.ink_signals '{signal}' {problem}",
+        'write a word, or a word and one # for a number, like "lining", "# oz" or "CI #"',
+        "scope",
+        None,
+        "ink_signals",
+    )
 
 
 def _label(kind: str, number: int, entry: Mapping[str, Any]) -> str:
@@ -330,15 +353,16 @@ def _counts(watchlist: Watchlist) -> str:
             f"{kind} {per_class[kind]}" for kind in CONTAMINANT_CLASSES if per_class[kind]
         )
         contaminants += f" ({listed})"
-    return ", ".join(
-        (
-            brands,
-            contaminants,
-            _count(len(watchlist.lots), "lot"),
-            _count(len(watchlist.scope.include), "scope word"),
-            _count(len(watchlist.scope.exclude), "exclusion"),
-        )
-    )
+    counts = [
+        brands,
+        contaminants,
+        _count(len(watchlist.lots), "lot"),
+        _count(len(watchlist.scope.include), "scope word"),
+        _count(len(watchlist.scope.exclude), "exclusion"),
+    ]
+    if watchlist.scope.ink_signals:
+        counts.append(_count(len(watchlist.scope.ink_signals), "ink signal"))
+    return ", ".join(counts)
 
 
 def _count(number: int, noun: str) -> str:

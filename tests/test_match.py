@@ -536,3 +536,30 @@ def test_lot_reason_does_not_repeat_the_brand() -> None:
     assert held.label == "Dynamic Ultra White (Dynamic Color)"
     plain = HeldLot(Lot("Dynamic Color", "Black", "12024090"), "Dynamic Color", "12024090", "black")
     assert plain.label == "Dynamic Color Black"
+
+
+def test_ink_signals_give_a_brand_that_needs_context_its_context() -> None:
+    """Where a signal counts (title, products, summary; not inside the brand's own name, not
+    in the lots or hazards), how `#` reads, and that signals built in code that say nothing
+    are left out rather than matching everything."""
+    scope = Scope(
+        include=("tattoo",),
+        exclude=("printer",),
+        ink_signals=("ink", "CI #", "# g", "2 oz", "#", "# and #"),
+    )
+    brands = (Brand("Solid Ink", ("Solid Ink Brand",), needs_context=True),)
+    matcher = Matcher(Watchlist(brands=brands, scope=scope))
+
+    def signals(**fields: object) -> list[str] | None:
+        verdict = matcher.classify(alert(**fields))
+        return [m.text for m in verdict.matches if m.kind == "scope"] if verdict.relevant else None
+
+    # "CI #" does not read "C.I." (normalized "c i"): the shipped list has "C.I. #" as well
+    assert signals(title="Solid Ink Red", summary="C.I. 12345 in red ink") == ["ink"]
+    assert signals(title="Solid Ink Red", products=("CI12475, 30g",)) == ["CI12475", "30g"]
+    assert signals(title="Solid Ink Brand Red 2oz") == ["2oz"]
+    assert signals(title="Solid Ink Brand Red 2.5 oz") is None  # "2 oz" is not "2 5 oz"
+    assert signals(title="Solid Ink Red") is None  # "Ink" is the brand's own
+    assert signals(title="Solid Ink Red", lots=("CI 12345",), hazards=("ink",)) is None
+    assert signals(title="Solid Ink Red ink for printer") is None  # the exclusion wins
+    assert signals(title="Red ink, CI 12345") is None  # a signal without a brand says nothing

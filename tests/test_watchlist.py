@@ -147,7 +147,7 @@ def test_shipped_watchlist_has_no_lots_and_no_warnings(shipped: Watchlist) -> No
     lines = summarize(shipped)
     assert len(lines) == 1, lines
     assert lines[0].startswith("33 brands (18 need context), 91 contaminants (microbial 35, ")
-    assert lines[0].endswith(", 0 lots, 44 scope words, 23 exclusions")
+    assert lines[0].endswith(", 0 lots, 44 scope words, 72 exclusions, 32 ink signals")
 
 
 def test_shipped_scope_has_the_words_regulators_use(shipped: Watchlist) -> None:
@@ -498,8 +498,26 @@ ERRORS = [
     ),
     pytest.param(
         SCOPE + 'excludes = ["henna"]\n',
-        "{path}:3: unknown key 'excludes' in [scope] — allowed keys: include, exclude",
+        "{path}:3: unknown key 'excludes' in [scope] — allowed keys: include, exclude, ink_signals",
         id="unknown-scope-key",
+    ),
+    pytest.param(
+        SCOPE + 'ink_signals = ["lining", "#"]\n',
+        "{path}:3: scope.ink_signals '#' has no word besides the number sign # — write a word,"
+        ' or a word and one # for a number, like "lining", "# oz" or "CI #"',
+        id="ink-signal-only-a-number",
+    ),
+    pytest.param(
+        SCOPE + 'ink_signals = ["# x #"]\n',
+        "{path}:3: scope.ink_signals '# x #' has more than one number sign # — write a word,"
+        ' or a word and one # for a number, like "lining", "# oz" or "CI #"',
+        id="ink-signal-two-numbers",
+    ),
+    pytest.param(
+        SCOPE + 'ink_signals = "lining"\n',
+        "{path}:3: scope.ink_signals must be a list of strings, not a string ('lining') —"
+        ' write it like ink_signals = ["lining"]',
+        id="ink-signals-not-a-list",
     ),
     pytest.param(
         SCOPE + '[[lot]]\nbrand = "B"\nproduct = "P"\nlot = "1"\nreceived = "2018-09-01"\n',

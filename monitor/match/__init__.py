@@ -18,6 +18,7 @@ One module per job:
   quoting a hit back in the alert's own characters;
 - :mod:`.lots`: the clinic's lots against the lots the alert names;
 - :mod:`.verdict`: severity and reasons;
+- :mod:`.signals`: the ink signals that let a brand that needs context count;
 - :mod:`.matcher`: the :class:`Matcher`, with the scan's hot loop.
 """
 

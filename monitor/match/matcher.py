@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from monitor.match.alert_text import AlertText, alert_fields, hit_match, written
 from monitor.match.lots import brand_terms, lot_findings
 from monitor.match.patterns import compile_patterns
+from monitor.match.signals import compile_signals, ink_context
 from monitor.match.terms import (
     ALL_LOTS_KIND,
     BRAND,
@@ -22,6 +23,7 @@ from monitor.match.terms import (
 )
 from monitor.match.verdict import (
     NOTHING,
+    Finding,
     contaminant_findings,
     first_per_name,
     not_relevant,
@@ -69,6 +71,7 @@ class Matcher:
         self.pattern_count = len(patterns.terms)
         searcher, self._patterns = patterns.searcher()
         self._find = searcher.find_matches_as_indexes
+        self._signals = compile_signals(watchlist.scope.ink_signals)
         log.debug("matcher: %d patterns from %d brands", self.pattern_count, len(brands))
 
     # the scan ------------------------------------------------------------------------------
@@ -121,7 +124,8 @@ class Matcher:
 
         Relevant: a scope word in the title, products or summary and no exclusion in the
         title or products, or a watchlist brand that needs no context in the brands,
-        title or products; brands that need context count only in relevant alerts.
+        title or products; brands that need context count only in relevant alerts, or
+        beside an ink signal and no exclusion (:mod:`.signals`).
         Severity: critical when it names a lot the clinic holds (same brand; "all lots"
         on either side covers every lot of that brand and product), high for a
         watchlist brand or a held lot received inside the manufacturing, distribution or
@@ -136,8 +140,13 @@ class Matcher:
         excluded = found.get(EXCLUSION, [])
         in_scope = bool(found.get(SCOPE)) and not excluded
         brands = found.get(BRAND, [])
+        context: list[Finding] = []
         if not in_scope and all(hit[HIT_TERM].needs_context for hit in brands):
-            return not_relevant(text, excluded)
+            if brands and not excluded:  # an ink signal may give them the context they need
+                contaminants = found.get(CONTAMINANT, [])
+                context = ink_context(text, self._signals, brands, contaminants, alert.category)
+            if not context:
+                return not_relevant(text, excluded)
         all_lots = found.get(ALL_LOTS_KIND, [])
         findings = lot_findings(text, self._held, brands, all_lots)
         if not findings and brands and self._held:
@@ -149,6 +158,7 @@ class Matcher:
         findings += contaminant_findings(text, found.get(CONTAMINANT, []))
         if in_scope:
             findings += scope_findings(text, found[SCOPE])
+        findings += context
         return verdict(findings)
 
     def classify_many(self, alerts: Iterable[Alert]) -> Iterator[Verdict]:

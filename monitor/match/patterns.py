@@ -48,7 +48,7 @@ _COMMON_WORDS = frozenset({
 })  # fmt: skip
 
 
-def _plural_forms(word: str) -> list[str]:
+def plural_forms(word: str) -> list[str]:
     """``word`` with its last word also in simple plural, or singular when it is plural."""
     head, _, last = word.rpartition(" ")
     forms = {last}
@@ -169,7 +169,7 @@ def compile_patterns(watchlist: Watchlist, brands: Sequence[Brand]) -> Patterns:
     words += [(EXCLUSION, w) for w in watchlist.scope.exclude]
     for kind, word in words:
         for variant in _spellings(word):
-            for form in _plural_forms(variant):
+            for form in plural_forms(variant):
                 patterns.add(form, Term(kind, word))
     for phrase in ALL_LOTS_PHRASES:
         patterns.add(phrase, Term(ALL_LOTS_KIND, phrase))
