@@ -337,3 +337,14 @@ def test_link_errors_say_what_is_wrong(config: Path) -> None:
     assert "no alert with id or reference 'no-such-ref'" in text
     text = inkwatch(config, "unlink", fda.id, fda.id, code=1)
     assert "are the same alert" in text
+
+
+def test_a_notice_dated_at_the_ends_of_the_calendar_is_stored_and_linked(store: Store) -> None:
+    """A typo such as year 9999 or year 1 must not stop a run: the window ends there."""
+    far = replace(NOTICES["fda_radiant"], published=datetime(9999, 12, 1, tzinfo=UTC))
+    early = replace(NOTICES["oecd_radiant"], published=datetime(1, 1, 2, tzinfo=UTC))
+    with store.transaction():
+        store_alerts(store, [far], judge=MATCHER.classify)
+        store_alerts(store, [early], judge=MATCHER.classify)
+    assert store.num_of(far.id) is not None and store.num_of(early.id) is not None
+    assert len(store.group_nums(num(store, "oecd_radiant"))) == 1  # 8,000 years apart

@@ -40,11 +40,7 @@ def link_revisions(store: Store, revisions: Iterable[Revision], now: str) -> lis
 
 def link_candidates(store: Store, facts: recalls.Facts, now: str) -> int:
     """Link ``facts``' alert to every candidate the rule says is the same recall."""
-    if facts.day is None:
-        since, until = "", "9999"
-    else:
-        since = (facts.day - recalls.WINDOW).isoformat()
-        until = (facts.day + recalls.WINDOW).isoformat()
+    since, until = _window(facts.day)
     made = 0
     for num, source, data in store.recall_candidates(
         facts.num, facts.source, facts.keys(), since, until
@@ -56,6 +52,22 @@ def link_candidates(store: Store, facts: recalls.Facts, now: str) -> int:
             log.info("alerts %d and %d are one recall (%s)", facts.num, num, evidence.kind)
             made += 1
     return made
+
+
+def _window(day: date | None) -> tuple[str, str]:
+    """The dates a candidate may have; a notice dated near year 1 or 9999 (a typo) is not
+    an error: its window just ends there."""
+    if day is None:
+        return "", "9999-12-31"
+    try:
+        since = (day - recalls.WINDOW).isoformat()
+    except OverflowError:
+        since = ""
+    try:
+        until = (day + recalls.WINDOW).isoformat()
+    except OverflowError:
+        until = "9999-12-31"
+    return since, until
 
 
 def with_group(store: Store, item: Revision, facts: recalls.Facts) -> Revision:

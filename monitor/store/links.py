@@ -154,6 +154,14 @@ class Links(Connection):
         )
         return self.db.execute(sql, [subscriber, outbox_id, *others]).fetchone() is not None
 
+    def num_of(self, alert_id: str) -> int | None:
+        """The row number of the alert with this full id."""
+        if not alert_id.isalnum():
+            return None
+        sql = "SELECT rowid FROM alert_ids WHERE alert_ids MATCH ? LIMIT 1"
+        row = self.db.execute(sql, [f'"{alert_id}"']).fetchone()
+        return row[0] if row else None
+
     def groups_of_ids(self, ids: Sequence[str]) -> dict[str, int]:
         """alert id → its group (the smallest row number of its linked alerts)."""
         found: dict[str, int] = {}
