@@ -32,6 +32,7 @@ from monitor.notify.render import AlertMail, Clinic, render_digest
 from monitor.notify.render import Recipient as MailRecipient
 from monitor.notify.transports import SmtpTransport
 from monitor.pipeline import store_alerts
+from monitor.pipeline.rematch import rematch
 from monitor.sources import REGISTRY, parser_for
 from monitor.store import Store
 from monitor.watchlist import load_watchlist
@@ -348,3 +349,17 @@ def test_a_notice_dated_at_the_ends_of_the_calendar_is_stored_and_linked(store: 
         store_alerts(store, [early], judge=MATCHER.classify)
     assert store.num_of(far.id) is not None and store.num_of(early.id) is not None
     assert len(store.group_nums(num(store, "oecd_radiant"))) == 1  # 8,000 years apart
+
+
+def test_rematch_links_alerts_stored_before_linking(store: Store) -> None:
+    """Alerts stored before this version have no linking facts; `rematch` links them."""
+    ingest(store, "fda_bloodline", "hc_bloodline")  # both in the store, not yet linked:
+    with store.transaction():  # ... as a database from before schema step 9 holds them
+        store.db.execute("DELETE FROM alert_links")
+        store.db.execute("DELETE FROM recall_groups")
+        store.db.execute("DELETE FROM recall_keys")
+        store.db.execute("DELETE FROM recall_facts")
+    ingest(store, "oecd_bloodline")  # finds nothing to link to
+    assert store.group_nums(num(store, "oecd_bloodline")) == [num(store, "oecd_bloodline")]
+    rematch(store, MATCHER.classify)
+    assert len(store.group_nums(num(store, "oecd_bloodline"))) == 3

@@ -37,6 +37,10 @@ class Links(Connection):
         self.db.execute("DELETE FROM recall_keys WHERE alert = ?", [num])
         self.db.execute("DELETE FROM recall_facts WHERE alert = ?", [num])
 
+    def recall_fact_nums(self) -> set[int]:
+        """The alerts whose facts are kept (the relevant ones, once linked)."""
+        return {row[0] for row in self.db.execute("SELECT alert FROM recall_facts")}
+
     def recall_candidates(
         self, num: int, source: str, keys: Sequence[str], since: str, until: str
     ) -> list[tuple[int, str, dict[str, Any]]]:
