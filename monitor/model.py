@@ -376,15 +376,37 @@ class Previous:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupSeen:
+    """What the other notices of an alert's recall group (the same recall from other
+    regulators) already told: who had mail about one, and what they named. Lots are
+    compared normalised (text.lots), hazards by kind ("microbial", "chemical")."""
+
+    told: frozenset[int]  # subscribers with mail about another notice of the group
+    lots: frozenset[str]  # this notice's lots
+    hazards: frozenset[str]  # this notice's kinds of hazard
+    known_lots: frozenset[str]  # the other notices' lots
+    known_hazards: frozenset[str]
+    known_severity: Severity | None  # the highest of the other notices
+
+    def adds(self, severity: Severity | None) -> bool:
+        """Whether this notice adds lots, hazards or a higher severity to the group."""
+        if self.lots - self.known_lots or self.hazards - self.known_hazards:
+            return True
+        return more_severe(severity, self.known_severity)
+
+
+@dataclass(frozen=True, slots=True)
 class Revision:
     """A new alert or a new revision of one, as stored with its verdict: what mail may be
-    about. ``num`` is the alert's row number; ``previous`` is None for a new alert."""
+    about. ``num`` is the alert's row number; ``previous`` is None for a new alert;
+    ``group``: what the other notices of its recall group told, when it has some."""
 
     num: int
     revision: int
     alert: Alert
     verdict: Verdict | None
     previous: Previous | None = None
+    group: GroupSeen | None = None
 
 
 @dataclass(frozen=True, slots=True)

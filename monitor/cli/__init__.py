@@ -14,6 +14,7 @@ report.py       report: the record of one case for an inspector (html, csv, json
 inventory.py    inventory add, import, template, list, remove, export
 sessions.py     sessions add, import, list, purge (pseudonymous treatment records)
 cases.py        cases, case ID (--action, --close)
+links.py        link, unlink: one recall across regulators (and what show prints of it)
 """
 
 # Importing the command modules registers their commands on `cli`.
@@ -23,6 +24,7 @@ from monitor.cli import (  # noqa: F401
     brands,
     cases,
     inventory,
+    links,
     mail,
     match,
     rematch,

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from monitor.cli import links
 from monitor.cli.app import App, cli, pass_app
 from monitor.cli.output import (
     ALERT_FIELDS,
@@ -79,12 +80,16 @@ def parse_when(text: str, *, end: bool = False, today: date | None = None) -> st
 @click.option("--severity", type=click.Choice(SEVERITIES), help="Only alerts at least this severe.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--all", "all_", is_flag=True, help="No limit.")
+@click.option(
+    "--grouped", is_flag=True, help="One line per recall, with every regulator that published it."
+)
 @format_option()
 @pass_app
 def alerts(
     app: App, since: str | None, until: str | None, limit: int, all_: bool, fmt: str, **filters: Any
 ) -> None:
-    """List stored alerts about skin pigments, newest first (--all-alerts: every alert)."""
+    """List stored alerts about skin pigments, newest first (--all-alerts: every alert;
+    --grouped: one line per recall however many regulators published it)."""
     relevant = not filters["all_alerts"]
     query = AlertQuery(
         since=parse_when(since) if since else None,
@@ -102,6 +107,11 @@ def alerts(
     )
     with app.store() as store:
         rows = [alert_columns(row) for row in store.alerts(query)]
+        if filters["grouped"]:
+            emit(
+                links.grouped(store, rows), fmt, table=links.grouped_table, empty="No alerts match."
+            )
+            return
         total = len(rows)
         if fmt == "table" and rows and len(rows) == query.limit:
             total = store.count_matching(query, up_to=COUNT_UP_TO)
@@ -130,7 +140,8 @@ def alerts_footer(shown: int, total: int, relevant: bool) -> str:
 @pass_app
 def show(app: App, alert_id: str, fmt: str) -> None:
     """Everything known about one alert, by its id (or a unique id prefix) or by the
-    regulator's reference, e.g. SR/01462/26 (--format json includes the raw record)."""
+    regulator's reference, e.g. SR/01462/26, and every notice of its recall from other
+    regulators (--format json includes the raw record and the links' evidence)."""
     with app.store() as store:
         found = store.find_alerts(alert_id)
     if not found:
@@ -145,6 +156,8 @@ def show(app: App, alert_id: str, fmt: str) -> None:
             hint="run `inkwatch show ID` with the id of the one you mean",
         )
     (row,) = found
+    with app.store() as store:
+        group = links.group_of(store, row["id"])
     if fmt == "table":
         for key in ALERT_FIELDS:
             value = row[key]
@@ -152,8 +165,12 @@ def show(app: App, alert_id: str, fmt: str) -> None:
                 value = [match_text(m) for m in value]
             value = "; ".join(value) if isinstance(value, list) else value
             click.echo(f"{key + ':':<12} {one_line('' if value is None else value)}")
+        for line in links.group_lines(group):
+            click.echo(line)
         return
-    if fmt not in ("json", "jsonl"):
+    if fmt in ("json", "jsonl"):
+        row["recall"] = group
+    else:
         row = alert_columns(row)
     emit([row], fmt if fmt != "json" else "json-one", table=_alerts_table)
 

@@ -1,7 +1,10 @@
 """Who gets mail about what, and when: the rules, without a database.
 
 The pipeline hands in the alert revisions it has just stored and the active subscribers;
-``mail_for`` answers with the outbox rows to write in the same transaction. How an alert
+``mail_for`` answers with the outbox rows to write in the same transaction. A revision
+linked to other regulators' notices of the same recall (``Revision.group``) is mailed to
+someone who had mail about one of them only if it adds lots, hazards or a higher
+severity: one recall, one mail, however many regulators publish it. How an alert
 arrived decides whether it is news at all (``via``): a regular poll brings news; a
 source's first poll is history except what is urgent for the clinic now; a backfill or a
 file import is history, never mailed.
@@ -71,6 +74,9 @@ def wants(subscriber: Subscriber, item: Revision, now: str) -> bool:
     first_seen = now if item.previous is None else item.previous.first_seen
     if first_seen < subscriber.since:
         return False  # history for this person
+    group = item.group
+    if group is not None and subscriber.id in group.told:  # the same recall, mailed before
+        return group.adds(verdict.severity) and (item.previous is None or matters_more(item))
     return item.previous is None or matters_more(item)
 
 

@@ -197,7 +197,7 @@ def _drafts(
 
 def _alert(store: Store, item: OutboxItem, mail: MailSettings) -> EmailMessage:
     return render.render_alert(
-        _alert_mail(item, mail, _case(store, item)),
+        _alert_mail(item, mail, _case(store, item), also=_also(store, item)),
         _recipient(item, mail),
         sender=mail.sender,
         domain=mail.domain,
@@ -234,7 +234,7 @@ def _digest(
     store: Store, rows: list[OutboxItem], mail: MailSettings, now: datetime
 ) -> EmailMessage:
     return render.render_digest(
-        [_alert_mail(r, mail, _case(store, r)) for r in rows],
+        [_alert_mail(r, mail, _case(store, r), also=_also(store, r)) for r in rows],
         _recipient(rows[0], mail),
         sender=mail.sender,
         domain=mail.domain,
@@ -273,7 +273,16 @@ def _record(
         report.errors.append(f"{rows[0].subscriber.email}: {delivery.text}")
 
 
-def _alert_mail(item: OutboxItem, mail: MailSettings, case: Case | None = None) -> render.AlertMail:
+def _also(store: Store, item: OutboxItem) -> bool:
+    """Whether the row is a later notice of a recall its subscriber had mail about."""
+    return bool(item.alert_num) and store.told_in_group_before(
+        item.alert_num, item.subscriber.id, item.id
+    )
+
+
+def _alert_mail(
+    item: OutboxItem, mail: MailSettings, case: Case | None = None, *, also: bool = False
+) -> render.AlertMail:
     return render.AlertMail(
         alert_id=item.alert_id,
         revision=item.revision,
@@ -283,6 +292,7 @@ def _alert_mail(item: OutboxItem, mail: MailSettings, case: Case | None = None) 
         updated=item.updated,
         clinic=mail.clinic,
         case=case,
+        also=also,
     )
 
 

@@ -17,6 +17,7 @@ from monitor.model import UTC_DIGESTS, Alert, DigestSchedule, Follow, Skipped, S
 from monitor.notify import policy
 from monitor.pipeline.cases import open_cases
 from monitor.pipeline.clinic import for_store
+from monitor.pipeline.links import link_revisions
 from monitor.store import Judge, Store, UpsertResult, stamp
 
 log = logging.getLogger(__name__)
@@ -32,15 +33,17 @@ def store_alerts(
     now: str | None = None,
 ) -> UpsertResult:
     """Store ``alerts`` with the matcher's verdicts, open the cases of those about a held
-    lot (whatever ``via``) and queue the mail the policy asks for. Call inside
+    lot (whatever ``via``), link each relevant one to the same recall from other
+    regulators, and queue the mail the policy asks for. Call inside
     ``store.transaction()``: alerts, verdicts, cases and outbox rows are written together
     or not at all, so every alert is mailed exactly once."""
     now = stamp(now)
     result = store.upsert_alerts(alerts, now=now, via=via, judge=judge)
     if result.revisions:
         open_cases(store, result.revisions, now)
+        revisions = link_revisions(store, result.revisions, now)
         subscribers = store.subscribers(active_only=True)
-        store.queue_mail(policy.mail_for(result.revisions, subscribers, now, digests, via), now)
+        store.queue_mail(policy.mail_for(revisions, subscribers, now, digests, via), now)
     return result
 
 

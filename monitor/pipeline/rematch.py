@@ -5,6 +5,8 @@ A plain rematch only shows what changed; the alerts it made more severe are reme
 a later ``rematch --notify`` still mails them. ``--notify`` also mails each alert about a
 lot the clinic holds (critical) to a subscriber it concerns who never had mail about it.
 An alert whose new verdict names a held lot opens a case (or its case gains the bottles).
+Every relevant alert is linked again to the same recall from other sources, so alerts
+stored before linking existed are linked by a rematch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from monitor.model import UTC_DIGESTS, DigestSchedule, Revision, Severity, Verdi
 from monitor.notify import policy
 from monitor.pipeline.cases import held_lots, open_cases
 from monitor.pipeline.clinic import for_store
+from monitor.pipeline.links import relink
 from monitor.store import Judge, Store, stamp
 
 
@@ -39,7 +42,7 @@ def rematch(
     digests: DigestSchedule = UTC_DIGESTS,
     now: str | None = None,
 ) -> RematchReport:
-    """Judge the stored alerts (of ``sources``; none: all) again, in one transaction."""
+    """Judge the stored alerts (of ``sources``; none: all) again and relink them, at once."""
     report, now = RematchReport(), stamp(now)
     judge = for_store(judge, store) or judge  # the bottles the inventory holds now
     rising: list[Revision] = []  # more severe now, or left over from a plain rematch
@@ -47,6 +50,7 @@ def rematch(
     with store.transaction():
         batch: list[tuple[int, int, Verdict]] = []
         lotted: list[Revision] = []  # about a held lot: their cases open or grow
+        judged: list[Revision] = []  # linked again to the same recall from other sources
         earlier = store.pending_rises() if notify else set()
         for num, revision, alert, stored in store.stored_alerts():
             if sources and alert.source not in sources:
@@ -54,6 +58,7 @@ def rematch(
             report.seen += 1
             verdict = judge(alert)
             item = Revision(num, revision, alert, verdict)
+            judged.append(item)
             if held_lots(verdict) is not None:
                 lotted.append(item)
             if notify and verdict.relevant and verdict.severity == Severity.CRITICAL:
@@ -71,6 +76,7 @@ def rematch(
                 rising.append(item)
         store.replace_verdicts(batch)
         open_cases(store, lotted, now, what="rematch")  # e.g. a bottle added later
+        relink(store, judged, now)
         if notify:
             report.queued = _queue(store, rising, held, now, digests)
             store.forget_rises()

@@ -10,6 +10,8 @@ One module per table family, each a part of ``Store``:
 - subscribers; source_state (runs and HTTP validators);
 - inventory (bottles and the sessions that used a lot), cases (what an alert about a held
   lot opens, and every action recorded on it);
+- links: one recall across regulators (links with their evidence, the operator's
+  refusals, each alert's recall group);
 - rows: how alerts sit in their rows (JSON lists, dates) and the way back.
 """
 
@@ -20,6 +22,7 @@ from monitor.store.alert_writes import AlertWrites, Judge, UpsertResult
 from monitor.store.cases import Cases
 from monitor.store.connection import environment_error, stamp, utcnow
 from monitor.store.inventory import NewBottle, NewSession
+from monitor.store.links import Links
 from monitor.store.outbox import Outbox, OutboxItem
 from monitor.store.rows import ALERT_FIELDS
 from monitor.store.schema import SCHEMA_VERSION
@@ -44,5 +47,5 @@ __all__ = [
 ]
 
 
-class Store(AlertWrites, AlertReads, Outbox, Subscribers, SourceStates, Cases):
+class Store(AlertWrites, AlertReads, Outbox, Subscribers, SourceStates, Cases, Links):
     """The alert database. Open it with ``Store.open``; use it as a context manager."""

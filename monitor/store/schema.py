@@ -327,6 +327,53 @@ ALTER TABLE outbox_v8 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (state, next_attempt);
 """
 
+# Version 9: one recall however many regulators publish it. ``recall_facts`` holds what the
+# linking rule (match/recalls.py) reads of each relevant alert, as JSON; ``recall_keys`` its
+# brands, lots and recall numbers ("brand:bloodline", "lot:BL23", "number:SR/1453/25") with
+# its day, so the candidates for a new alert are an index lookup, never a scan. A link joins
+# two alerts (a < b) with its evidence and score, made automatically or by the operator;
+# ``link_refusals`` remembers the operator's "not the same recall", which automatic linking
+# respects. ``recall_groups`` gives each linked alert its group (the smallest row number of
+# its connected alerts): a group is one query. An alert without a row is a group of one.
+SCHEMA_RECALL_LINKS = """
+CREATE TABLE recall_facts (
+    alert INTEGER PRIMARY KEY REFERENCES alerts (num) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    facts TEXT NOT NULL
+);
+CREATE TABLE recall_keys (
+    key TEXT NOT NULL,
+    alert INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    day TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (key, alert)
+) WITHOUT ROWID;
+CREATE INDEX recall_keys_alert ON recall_keys (alert);
+CREATE TABLE alert_links (
+    a INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    b INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '{}',
+    made_by TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (a, b),
+    CHECK (a < b)
+) WITHOUT ROWID;
+CREATE INDEX alert_links_b ON alert_links (b);
+CREATE TABLE link_refusals (
+    a INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    b INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    by TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    PRIMARY KEY (a, b),
+    CHECK (a < b)
+) WITHOUT ROWID;
+CREATE TABLE recall_groups (
+    alert INTEGER PRIMARY KEY REFERENCES alerts (num) ON DELETE CASCADE,
+    grp INTEGER NOT NULL
+);
+CREATE INDEX recall_groups_grp ON recall_groups (grp);
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
 MIGRATIONS: tuple[str, ...] = (
     SCHEMA_1,
@@ -337,6 +384,7 @@ MIGRATIONS: tuple[str, ...] = (
     SCHEMA_FETCH_STATE,
     SCHEMA_REMATCH_RISES,
     SCHEMA_RECALL_RESPONSE,
+    SCHEMA_RECALL_LINKS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # The name each step is recorded under (one per entry of MIGRATIONS, in order).
@@ -349,6 +397,7 @@ STEP_NAMES = (
     "006_fetch_state",
     "007_rematch_rises",
     "008_recall_response",
+    "009_recall_links",
 )
 STEPS = Migrations("inkwatch")
 

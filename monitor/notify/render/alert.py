@@ -22,6 +22,7 @@ from monitor.notify.render.case import (
 from monitor.notify.render.facts import (
     AlertMail,
     Clinic,
+    also_reported,
     label,
     main_hazard,
     notice_kind,
@@ -92,7 +93,7 @@ def alert_subject(mail: AlertMail) -> str:
     severity = one_line(mail.verdict.severity or "", 20).capitalize()
     hazard = main_hazard(alert, mail.verdict, mail.clinic.classes)
     parts = [severity, lead, name, hazard]
-    prefix = "Updated: " if mail.updated else ""
+    prefix = also_reported(mail) or ("Updated: " if mail.updated else "")
     return one_line(prefix + f"{TAG} " + " — ".join(p for p in parts if p), SUBJECT_MAX)
 
 
@@ -109,6 +110,12 @@ def _alert_body(mail: AlertMail, recipient: Recipient, unsubscribe: str) -> Body
     intro += [f"Your note on lot {lot}: {note}" for lot, note in notes.items()]
     if mail.updated:
         intro.append("The regulator updated this notice since we last wrote to you about it.")
+    if mail.also:
+        intro.insert(0, f"{also_reported(mail)}{label(alert) or '(untitled)'}")
+        intro.append(
+            "We wrote to you about this recall from another regulator; this notice adds lots, "
+            "hazards or a higher severity. `inkwatch show` lists every notice of it."
+        )
     action = _texts((alert.action,), ACTION_MAX) or (Item("The notice does not say."),)
     advice = Section("What we advise", _advice(mail, mine))
     first: tuple[Section, ...] = ()

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from monitor.model import Severity
 from monitor.notify.render.body import Body, Item, Section, fill, footer, greeting
 from monitor.notify.render.case import case_line
-from monitor.notify.render.facts import AlertMail, label, main_hazard, notice_kind
+from monitor.notify.render.facts import AlertMail, also_reported, label, main_hazard, notice_kind
 from monitor.notify.render.headers import (
     TAG,
     Recipient,
@@ -93,6 +93,7 @@ def _digest_entry(mail: AlertMail) -> list[Item]:
     title = one_line(alert.title, TITLE_MAX) or label(alert) or "(untitled)"
     if mail.updated:
         title += " (updated)"
+    title = also_reported(mail) + title
     href = link(alert.url)
     items = [Item(f"{notice_kind(alert)}: {title}", url=href, bullet=True, strong=True)]
     lots = ordered_lots(alert, verdict)

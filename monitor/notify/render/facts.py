@@ -29,7 +29,8 @@ class Clinic:
 class AlertMail:
     """One alert revision to tell someone about. ``updated``: they already got an earlier
     revision, so the subject starts with "Updated: ". ``first_seen``: ISO text. ``case``:
-    the clinic's case about it (its bottles and sessions), when it has one."""
+    the clinic's case about it (its bottles and sessions), when it has one. ``also``: they
+    had mail about another regulator's notice of the same recall; this one adds to it."""
 
     alert_id: str
     revision: int
@@ -39,6 +40,7 @@ class AlertMail:
     updated: bool = False
     clinic: Clinic = field(default_factory=Clinic)
     case: Case | None = None
+    also: bool = False
 
 
 # Contaminant classes, the most serious first: what a subject names when an alert has several.
@@ -100,3 +102,8 @@ def main_hazard(alert: Alert, verdict: Verdict, classes: Mapping[str, str] | Non
 def regulator_name(alert: Alert, clinic: Clinic) -> str:
     """The regulator as people know it ("EU Safety Gate"), else the source's name."""
     return one_line(clinic.regulators.get(alert.source) or alert.source, SHORT_MAX)
+
+
+def also_reported(mail: AlertMail) -> str:
+    """ "Also reported by Health Canada: " for a later notice of a recall mailed before."""
+    return f"Also reported by {regulator_name(mail.alert, mail.clinic)}: " if mail.also else ""
