@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from monitor.cli import links
-from monitor.cli.app import App, cli, pass_app
+from monitor.cli.app import App, cli, one_alert, pass_app
 from monitor.cli.output import (
     ALERT_FIELDS,
     TABLE_WIDTH,
@@ -23,7 +23,6 @@ from monitor.cli.output import (
     one_line,
     wrapped,
 )
-from monitor.errors import MonitorError
 from monitor.instance import read_status
 from monitor.model import SEVERITIES, Severity
 from monitor.store import AlertQuery
@@ -143,19 +142,7 @@ def show(app: App, alert_id: str, fmt: str) -> None:
     regulator's reference, e.g. SR/01462/26, and every notice of its recall from other
     regulators (--format json includes the raw record and the links' evidence)."""
     with app.store() as store:
-        found = store.find_alerts(alert_id)
-    if not found:
-        raise MonitorError(
-            f"no alert with id or reference {one_line(alert_id)!r}",
-            hint="list ids with `inkwatch alerts` (--all-alerts for every alert)",
-        )
-    if len(found) > 1:
-        choices = ", ".join(f"{r['id']} ({r['source']})" for r in found)
-        raise MonitorError(
-            f"reference {one_line(alert_id)!r} is in {len(found)} sources: {choices}",
-            hint="run `inkwatch show ID` with the id of the one you mean",
-        )
-    (row,) = found
+        row = one_alert(store, alert_id, "run `inkwatch show ID` with the id of the one you mean")
     with app.store() as store:
         group = links.group_of(store, row["id"])
     if fmt == "table":

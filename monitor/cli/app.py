@@ -215,3 +215,24 @@ def cli(
 
 def main() -> None:
     cli(prog_name="inkwatch")
+
+
+def one_alert(
+    store: Store, key: str, which: str = "give the id of the one you mean"
+) -> dict[str, Any]:
+    """The one alert ``key`` names (an id, a unique id prefix or the regulator's own
+    reference); a clear error when there is none, or several sources share the reference
+    (``which`` says how to choose)."""
+    found = store.find_alerts(key)
+    if not found:
+        raise MonitorError(
+            f"no alert with id or reference {one_line(key)!r}",
+            hint="list ids with `inkwatch alerts` (--all-alerts for every alert)",
+        )
+    if len(found) > 1:
+        choices = ", ".join(f"{r['id']} ({r['source']})" for r in found)
+        raise MonitorError(
+            f"reference {one_line(key)!r} is in {len(found)} sources: {choices}",
+            hint=which,
+        )
+    return found[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.app import App, cli, pass_app
+from monitor.cli.app import App, cli, one_alert, pass_app
 from monitor.cli.output import TABLE_WIDTH, cut, one_line
 from monitor.errors import MonitorError
 from monitor.store import Store
@@ -64,19 +64,7 @@ def _pair(store: Store, first: str, second: str) -> tuple[dict[str, Any], dict[s
 
 def _one(store: Store, key: str) -> dict[str, Any]:
     """The alert ``key`` names (id, id prefix or the regulator's reference), with its num."""
-    found = store.find_alerts(key)
-    if not found:
-        raise MonitorError(
-            f"no alert with id or reference {one_line(key)!r}",
-            hint="list ids with `inkwatch alerts` (--all-alerts for every alert)",
-        )
-    if len(found) > 1:
-        choices = ", ".join(f"{row['id']} ({row['source']})" for row in found)
-        raise MonitorError(
-            f"reference {one_line(key)!r} is in {len(found)} sources: {choices}",
-            hint="give the id of the one you mean",
-        )
-    (row,) = found
+    row = one_alert(store, key)
     row["num"] = store.num_of(row["id"])
     return row
 
