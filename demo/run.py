@@ -54,7 +54,7 @@ country = "US"
 
 # The clinic of the demo holds lots named in real Safety Gate notifications: one in its
 # watchlist (already known when it starts watching), and in its inventory (demo/clinic/)
-# two bottles of a lot recalled a week later, used in four sessions with three clients.
+# two bottles of a lot recalled a week later, used in five sessions with three clients.
 DEMO_LOT = """
 # Added by demo/run.py: a lot this demo clinic holds.
 [[lot]]
