@@ -38,17 +38,17 @@ def link_revisions(store: Store, revisions: Iterable[Revision], now: str) -> lis
     return linked
 
 
-def relink(store: Store, revisions: Iterable[Revision], now: str) -> None:
-    """Link stored alerts judged again (`rematch`): the relevant ones, as new revisions
-    are; those no longer relevant are no longer found as candidates."""
+def relink(
+    store: Store, relevant: Iterable[Revision], dropped: Iterable[int], now: str
+) -> list[Revision]:
+    """Link stored alerts judged again (`rematch`): the ``relevant`` ones as new revisions
+    are (returned with their ``group``); those no longer relevant (``dropped``, by row
+    number) are no longer found as candidates."""
     known = store.recall_fact_nums()
-    relevant = []
-    for item in revisions:
-        if item.verdict is not None and item.verdict.relevant:
-            relevant.append(item)
-        elif item.num in known:
-            store.forget_recall(item.num)
-    link_revisions(store, relevant, now)
+    for num in dropped:
+        if num in known:
+            store.forget_recall(num)
+    return link_revisions(store, relevant, now)
 
 
 def link_candidates(store: Store, facts: recalls.Facts, now: str) -> int:

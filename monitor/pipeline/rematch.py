@@ -33,6 +33,18 @@ class RematchReport:
     queued: int = 0  # outbox rows written (with ``notify``)
 
 
+@dataclass(slots=True)
+class _Judged:
+    """What judging the stored alerts again found, for the steps after it."""
+
+    verdicts: list[tuple[int, int, Verdict]] = field(default_factory=list)  # changed ones
+    rising: list[Revision] = field(default_factory=list)  # more severe now, or left over
+    held: list[Revision] = field(default_factory=list)  # about a held lot (with notify)
+    lotted: list[Revision] = field(default_factory=list)  # their cases open or grow
+    relevant: list[Revision] = field(default_factory=list)  # linked again
+    dropped: list[int] = field(default_factory=list)  # no longer relevant: unlinked
+
+
 def rematch(
     store: Store,
     judge: Judge,
@@ -45,44 +57,53 @@ def rematch(
     """Judge the stored alerts (of ``sources``; none: all) again and relink them, at once."""
     report, now = RematchReport(), stamp(now)
     judge = for_store(judge, store) or judge  # the bottles the inventory holds now
-    rising: list[Revision] = []  # more severe now, or left over from a plain rematch
-    held: list[Revision] = []  # about a lot the clinic holds (only looked for with notify)
     with store.transaction():
-        batch: list[tuple[int, int, Verdict]] = []
-        lotted: list[Revision] = []  # about a held lot: their cases open or grow
-        judged: list[Revision] = []  # linked again to the same recall from other sources
-        earlier = store.pending_rises() if notify else set()
-        for num, revision, alert, stored in store.stored_alerts():
-            if sources and alert.source not in sources:
-                continue
-            report.seen += 1
-            verdict = judge(alert)
-            item = Revision(num, revision, alert, verdict)
-            judged.append(item)
-            if held_lots(verdict) is not None:
-                lotted.append(item)
-            if notify and verdict.relevant and verdict.severity == Severity.CRITICAL:
-                held.append(item)
-            if not verdict_changed(stored, verdict):
-                if num in earlier and verdict.relevant:
-                    rising.append(item)
-                continue
-            batch.append((num, revision, verdict))
-            was = stored.get("severity")
-            report.changed.append(
-                {**stored, "severity": verdict.severity, "relevant": verdict.relevant, "was": was}
-            )
-            if more_severe(verdict.severity, Severity.parse(was)):
-                rising.append(item)
-        store.replace_verdicts(batch)
-        open_cases(store, lotted, now, what="rematch")  # e.g. a bottle added later
-        relink(store, judged, now)
-        if notify:
+        found = _judge_all(store, judge, sources, notify, report)
+        store.replace_verdicts(found.verdicts)
+        open_cases(store, found.lotted, now, what="rematch")  # e.g. a bottle added later
+        grouped = {item.num: item for item in relink(store, found.relevant, found.dropped, now)}
+        if notify:  # the mail policy sees each alert's recall group, as a poll's does
+            rising = [grouped.get(item.num, item) for item in found.rising]
+            held = [grouped.get(item.num, item) for item in found.held]
             report.queued = _queue(store, rising, held, now, digests)
             store.forget_rises()
         else:
-            store.remember_rises(item.num for item in rising)
+            store.remember_rises(item.num for item in found.rising)
     return report
+
+
+def _judge_all(
+    store: Store, judge: Judge, sources: Sequence[str], notify: bool, report: RematchReport
+) -> _Judged:
+    """Every stored alert (of ``sources``) judged again, sorted by what follows from it."""
+    found = _Judged()
+    earlier = store.pending_rises() if notify else set()  # what a plain rematch made rise
+    for num, revision, alert, stored in store.stored_alerts():
+        if sources and alert.source not in sources:
+            continue
+        report.seen += 1
+        verdict = judge(alert)
+        item = Revision(num, revision, alert, verdict)
+        if verdict.relevant:
+            found.relevant.append(item)
+        else:
+            found.dropped.append(num)
+        if held_lots(verdict) is not None:
+            found.lotted.append(item)
+        if notify and verdict.relevant and verdict.severity == Severity.CRITICAL:
+            found.held.append(item)
+        if not verdict_changed(stored, verdict):
+            if num in earlier and verdict.relevant:
+                found.rising.append(item)
+            continue
+        found.verdicts.append((num, revision, verdict))
+        was = stored.get("severity")
+        report.changed.append(
+            {**stored, "severity": verdict.severity, "relevant": verdict.relevant, "was": was}
+        )
+        if more_severe(verdict.severity, Severity.parse(was)):
+            found.rising.append(item)
+    return found
 
 
 def verdict_changed(stored: dict[str, Any], verdict: Verdict) -> bool:
