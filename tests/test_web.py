@@ -151,3 +151,18 @@ def test_loopback_names_need_no_password(db: Path) -> None:
     for host in ("192.168.1.10", "::", "clinic.local"):
         with pytest.raises(ConfigError):
             make_app(Site(db=db, host=host))
+
+
+def test_serve_refuses_to_start_off_loopback_without_the_password(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    monkeypatch.delenv("INKWATCH_WEB_PASSWORD", raising=False)
+    args = ["--db", str(db), "serve", "--host", "0.0.0.0", "--port", "8080"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "needs a password" in result.stderr and "INKWATCH_WEB_PASSWORD" in result.stderr
+    assert "Serving" not in result.output
