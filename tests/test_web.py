@@ -78,6 +78,13 @@ def test_a_script_title_is_text_and_a_script_link_no_link(web: httpx.Client) -> 
         assert "javascript:" not in page
 
 
+def test_control_characters_never_reach_the_page(web: httpx.Client) -> None:
+    for path in ("/", f"/alert/{FDA_ID}"):
+        page = web.get(path).text
+        assert "Eternal Ink tattoo ink recalled: bacteria [31m" in page
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page), path
+
+
 def test_one_alert_says_why_and_shows_its_case(web: httpx.Client) -> None:
     response = web.get(f"/alert/{CRITICAL_ID}")
     assert response.status_code == 200

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -27,7 +28,7 @@ from starlette.routing import Route
 from monitor.errors import ConfigError
 from monitor.store import Store
 from monitor.web import views
-from monitor.web.atom import render_atom
+from monitor.web.atom import render_atom, xml_text
 
 PASSWORD_VARIABLE = "INKWATCH_WEB_PASSWORD"
 USER = "inkwatch"
@@ -74,7 +75,9 @@ def make_app(site: Site) -> Starlette:
             hint=f"set {PASSWORD_VARIABLE} in the environment (the user name is {USER!r}),"
             " or serve on --host 127.0.0.1",
         )
-    env = Environment(loader=PackageLoader("monitor.web", "templates"), autoescape=True)
+    env = Environment(
+        loader=PackageLoader("monitor.web", "templates"), autoescape=True, finalize=_printable
+    )
     pages = _Pages(site, env)
     routes = [
         Route("/", pages.index),
@@ -87,6 +90,15 @@ def make_app(site: Site) -> Starlette:
     ]
     guard = Middleware(BaseHTTPMiddleware, dispatch=_guard(site.password))
     return Starlette(routes=routes, middleware=[guard])
+
+
+def _printable(value: Any) -> Any:
+    """What a template prints, without control characters (a regulator's text can hold
+    them; HTML has no use for them). Autoescaping follows; a macro's output, already
+    markup made of escaped text, is left as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return xml_text(value)
+    return value
 
 
 def _guard(
