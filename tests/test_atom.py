@@ -10,16 +10,21 @@ from pathlib import Path
 import feedparser
 import pytest
 from click.testing import CliRunner
-from webwork import FDA_URL, SAFETY_GATE_URL, SCRIPT_TITLE, build, revise
+from webwork import (
+    CRITICAL_ID,
+    FDA_ID,
+    FDA_URL,
+    SAFETY_GATE_URL,
+    SCRIPT_TITLE,
+    TOY_ID,
+    UK_ID,
+    build,
+    revise,
+)
 
 from monitor.cli import cli
 from monitor.store import AlertQuery, Store
 from monitor.web.atom import ATOM, ID_PREFIX, render_atom, xml_text
-
-CRITICAL_ID = "bf7d7128036711f0"
-UK_ID = "41cf0d77bcf6d1c3"
-FDA_ID = "c036fffa30aa94b8"
-TOY_ID = "3223fe5c2eb179c7"
 
 
 def atom(db: Path, *args: str) -> bytes:

@@ -12,10 +12,19 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
-from test_atom import CRITICAL_ID, FDA_ID, TOY_ID, UK_ID
-from webwork import FDA_URL, SAFETY_GATE_URL, build, serving
+from webwork import (
+    CRITICAL_ID,
+    FDA_ID,
+    FDA_URL,
+    SAFETY_GATE_URL,
+    TOY_ID,
+    UK_ID,
+    build,
+    serving,
+)
 
 from monitor.errors import ConfigError
+from monitor.store import Store
 from monitor.web.app import CSP, Site, make_app
 
 REGULATORS = {"eu_safety_gate": "EU Safety Gate", "uk_opss": "UK OPSS", "fda_feed": "US FDA"}
@@ -93,6 +102,21 @@ def test_one_alert_says_why_and_shows_its_case(web: httpx.Client) -> None:
     assert "<td>lot</td><td>World Famous Limitless lot 158199</td>" in page  # the match
     assert '<a href="/case/1">Case 1</a>: 2 bottles, 3 sessions' in page
     assert f'href="{SAFETY_GATE_URL}"' in page
+
+
+def test_one_alert_shows_the_other_notices_of_its_recall(tmp_path: Path) -> None:
+    db = build(tmp_path / "alerts.db")
+    with Store.open(db) as store, store.transaction():
+        a, b = store.num_of(CRITICAL_ID), store.num_of(FDA_ID)
+        assert a is not None and b is not None
+        store.link_alerts(a, b, 1.0, {"kind": "operator"}, "operator")
+    site = Site(db=db, regulators=REGULATORS)
+    with serving(make_app(site)) as base:
+        page = httpx.get(f"{base}/alert/{CRITICAL_ID}", timeout=5).text
+        alone = httpx.get(f"{base}/alert/{UK_ID}", timeout=5).text
+    assert "One recall, 2 notices" in page and "One recall" not in alone
+    assert f'href="/alert/{FDA_ID}"' in page and f'href="{FDA_URL}"' in page
+    assert "<td>US FDA</td>" in page
 
 
 def test_unknown_pages_are_404(web: httpx.Client) -> None:

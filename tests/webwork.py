@@ -20,6 +20,11 @@ from monitor.store import Store
 SCRIPT_TITLE = "<script>alert('x')</script> Intenze tattoo ink: lead"
 SAFETY_GATE_URL = "https://ec.europa.eu/safety-gate-alerts/screen/webReport/alertDetail/10099999"
 FDA_URL = "https://www.fda.gov/safety/recalls/eternal-ink"
+# The alerts' ids (a hash of source and reference, so the same in every run).
+CRITICAL_ID = "bf7d7128036711f0"
+UK_ID = "41cf0d77bcf6d1c3"
+FDA_ID = "c036fffa30aa94b8"
+TOY_ID = "3223fe5c2eb179c7"
 T1 = "2026-12-01T09:00:00+00:00"
 T2 = "2026-12-03T10:30:00+00:00"  # a revision of the UK notice
 
