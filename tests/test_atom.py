@@ -101,6 +101,13 @@ def test_severity_since_and_limit_filter_the_feed(db: Path) -> None:
     assert len(feedparser.parse(atom(db, "--limit", "1")).entries) == 1
 
 
+def test_the_self_link_must_be_a_web_address(db: Path) -> None:
+    feed = feedparser.parse(atom(db, "--self-url", "https://clinic.example/inkwatch.xml"))
+    assert feed.feed.links[0].href == "https://clinic.example/inkwatch.xml"
+    result = CliRunner().invoke(cli, ["--db", str(db), "atom", "--self-url", "javascript:x"])
+    assert result.exit_code == 2 and "is not an http(s) URL" in result.stderr
+
+
 def test_an_empty_feed_is_still_valid(tmp_path: Path) -> None:
     body = render_atom([], self_url="https://clinic.example/alerts.xml")
     feed = feedparser.parse(body)

@@ -26,8 +26,10 @@ def atom_cmd(
 ) -> None:
     """The relevant alerts as an Atom 1.0 feed on stdout, newest first
     (inkwatch atom > alerts.xml). Entry ids stay the same across runs and revisions."""
-    from monitor.web.atom import render_atom
+    from monitor.web.atom import render_atom, web_link
 
+    if self_url and not web_link(self_url):
+        raise click.BadParameter(f"{self_url!r} is not an http(s) URL", param_hint="--self-url")
     query = AlertQuery(
         relevant=True,
         min_severity=Severity.parse(severity),
