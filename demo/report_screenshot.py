@@ -56,8 +56,9 @@ def main() -> int:
     return 0
 
 
-def shoot(browser: str, page: Path, options: list[str]) -> list[str]:
-    """Run headless Chromium on ``page``; what went wrong (nothing: an empty list)."""
+def shoot(browser: str, page: Path | str, options: list[str]) -> list[str]:
+    """Run headless Chromium on ``page`` (a file, or a URL); what went wrong (nothing: an
+    empty list)."""
     command = [
         browser,
         "--headless",
@@ -68,7 +69,7 @@ def shoot(browser: str, page: Path, options: list[str]) -> list[str]:
         "--enable-logging=stderr",
         "--v=0",
         *options,
-        page.resolve().as_uri(),
+        page if isinstance(page, str) else page.resolve().as_uri(),
     ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)

@@ -104,6 +104,8 @@ def main() -> None:
     config = OUT / "sources.toml"
     print(f"\nThe case report: {OUT / 'case-2.html'} (open it in a browser, or print it)")
     print(f"Done. Try: .venv/bin/inkwatch --config {config} alerts --format json")
+    print(f"To browse: .venv/bin/inkwatch --config {config} serve")
+    print("then open http://127.0.0.1:8080/ (a picture: .venv/bin/python demo/web_screenshot.py)")
 
 
 def run_demo(www: Path) -> None:

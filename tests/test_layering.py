@@ -1,5 +1,5 @@
 """Imports point downstream only (STYLE.md): errors ← model ← text ← {config, clinic, fetch,
-sources, store, match, notify} ← pipeline ← {daemon, cli}. Read with ast, so a violation fails
+sources, store, match, notify} ← pipeline ← {daemon, web} ← cli. Read with ast, so a violation fails
 here."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ LAYERS = {
     "notify": 3,
     "pipeline": 4,
     "daemon": 5,
+    "web": 5,
     "cli": 6,
     "__main__": 7,
 }
@@ -184,14 +185,17 @@ def test_the_mail_policy_is_pure() -> None:
 
 
 # What a read-only command (`inkwatch alerts`, `show`, `--help`) must not pay for: the
-# HTTP client, the parsers' libraries, the scheduler, the mail libraries, the matcher.
+# HTTP client, the parsers' libraries, the scheduler, the mail libraries, the matcher,
+# the web page.
 HEAVY = ("httpx", "feedparser", "bs4", "apscheduler", "smtplib", "ahocorasick_rs")
+HEAVY += ("starlette", "uvicorn", "jinja2")  # the web page's stack
 HEAVY_PARTS = (
     "monitor.pipeline.",
     "monitor.fetch",
     "monitor.daemon",
     "monitor.match",
     "monitor.notify",
+    "monitor.web",
 )
 
 

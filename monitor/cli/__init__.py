@@ -15,6 +15,7 @@ inventory.py    inventory add, import, template, list, remove, export
 sessions.py     sessions add, import, list, purge (pseudonymous treatment records)
 cases.py        cases, case ID (--action, --close)
 links.py        link, unlink: one recall across regulators (and what show prints of it)
+web.py          atom (the feed on stdout), serve (the local web page: monitor/web/)
 """
 
 # Importing the command modules registers their commands on `cli`.
@@ -32,6 +33,7 @@ from monitor.cli import (  # noqa: F401
     sessions,
     subscribers,
     watchlist,
+    web,
 )
 from monitor.cli.app import cli, main
 
