@@ -185,7 +185,7 @@ def test_the_mail_policy_is_pure() -> None:
 
 # What a read-only command (`inkwatch alerts`, `show`, `--help`) must not pay for: the
 # HTTP client, the parsers' libraries, the scheduler, the mail libraries, the matcher.
-HEAVY = ("httpx", "feedparser", "bs4", "apscheduler", "smtplib", "ahocorasick_rs")
+HEAVY = ("httpx", "feedparser", "bs4", "apscheduler", "smtplib", "ahocorasick_rs", "apprise")
 HEAVY_PARTS = (
     "monitor.pipeline.",
     "monitor.fetch",
