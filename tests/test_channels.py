@@ -293,3 +293,22 @@ def test_removing_a_channel_removes_its_queued_messages(tmp_path: Path, store: S
     with store.transaction():
         assert store.remove_channel(OWNER, channel)
     assert store.outbox_counts() == {"pending": 1}
+
+
+def test_a_channel_can_be_tested_from_the_command_line(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    receiver = Receiver(httpserver)
+    db = str(tmp_path / "alerts.db")
+    good = channel_file(tmp_path, "good", hook(httpserver, "a"))
+    gone = channel_file(tmp_path, "gone", hook(httpserver, "gone"))
+    args = ("--db", db, "subscribers", "add", OWNER, "--channel-file", str(good))
+    assert cli_run(*args, "--channel-file", str(gone))[0] == 0
+    code, out, err = cli_run("--db", db, "subscribers", "channel", "test", OWNER, "1")
+    assert code == 0 and out == "Sent: channel 1 (json://…): accepted.\n"
+    assert [body["title"] for _, body in receiver.accepted] == ["InkWatch test"]
+    code, out, err = cli_run("--db", db, "subscribers", "channel", "test", OWNER, "2")
+    assert code != 0 and "channel 2 (json://…): the receiver answered 404" in err
+    assert SECRET not in out + err
+    with Store.open(db) as store:
+        assert store.outbox_counts() == {}

@@ -1,4 +1,4 @@
-"""`inkwatch subscribers channel add/remove`: a subscriber's channels (ntfy, Telegram, Slack…
+"""`inkwatch subscribers channel add/remove/test`: a subscriber's channels (ntfy, Telegram, Slack…
 through Apprise), and the --channel-file/--channel-env options of `subscribers add`.
 
 A channel's URL holds secrets (an ntfy topic, a bot token): InkWatch keeps only where to
@@ -35,7 +35,7 @@ def checked_channel(source: str, location: str, option: str) -> str:
     try:
         url = channel_url(probe)
     except ChannelUnreadable as exc:
-        hint = "write the channel's URL (e.g. ntfy://ntfy.sh/TOPIC) in it, one line"
+        hint = "write the channel's URL (e.g. ntfy://TOPIC) in it, one line"
         if source == "env":
             hint = f"set it in this shell too to check it, e.g. {location}='ntfy://…' inkwatch …"
         raise ConfigError(f"{option} {location}: {exc}", hint=hint) from None
@@ -44,7 +44,7 @@ def checked_channel(source: str, location: str, option: str) -> str:
         raise ConfigError(
             f"{option} {location}: Apprise does not understand the URL it holds "
             "(only its scheme is shown: " + url.split(":", 1)[0][:20] + ")",
-            hint=f"see the URL formats at {APPRISE_URLS}, e.g. ntfy://ntfy.sh/TOPIC",
+            hint=f"see the URL formats at {APPRISE_URLS}, e.g. ntfy://TOPIC",
         )
     if source == "file" and others_can_read(Path(location)):
         click.echo(
@@ -95,7 +95,7 @@ def channel_add(
     app: App, email: str, files: tuple[str, ...], envs: tuple[str, ...], min_severity: str
 ) -> None:
     """Add a channel to a subscriber. Its URL is read from --file or --env when a message
-    goes, never stored: e.g. a file holding ntfy://ntfy.sh/TOPIC (chmod 600)."""
+    goes, never stored: e.g. a file holding ntfy://TOPIC (chmod 600)."""
     if not files and not envs:
         raise click.UsageError("give --file PATH or --env NAME (where the channel's URL is)")
     with app.store() as store, store.transaction():
@@ -116,3 +116,25 @@ def channel_remove(app: App, email: str, number: int) -> None:
                 f"{email} has no channel {number}", hint="see `inkwatch subscribers list`"
             )
     click.echo(f"Removed channel {number} of {email}.")
+
+
+@channel.command("test")
+@click.argument("email", callback=valid_email)
+@click.argument("number", type=int)
+@pass_app
+def channel_test(app: App, email: str, number: int) -> None:
+    """Send a test message to a subscriber's channel now and say what its receiver
+    answered (the outbox is not touched)."""
+    from monitor.notify.transports import ChannelTransport
+
+    with app.store() as store:
+        mine = [c for c in store.channels(store.subscriber_id(email)) if c.id == number]
+    if not mine:
+        raise ConfigError(
+            f"{email} has no channel {number}", hint="see `inkwatch subscribers list`"
+        )
+    with ChannelTransport() as transport:
+        delivery = transport.send(mine[0], "InkWatch test", f"Alerts for {email} will arrive here.")
+    if not delivery.ok:
+        raise ConfigError(delivery.text, hint="check the URL in its file or variable")
+    click.echo(f"Sent: {delivery.text}.")
