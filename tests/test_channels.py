@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sqlite3
+import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from loopback import LoopbackServer, read_request_head
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -24,17 +27,22 @@ from monitor.cli import cli
 from monitor.model import (
     UTC_DIGESTS,
     Alert,
+    Bottle,
+    Case,
     Channel,
+    Mail,
     Match,
     Revision,
     Severity,
     Subscriber,
+    Treatment,
     Verdict,
 )
+from monitor.notify import render, retry
 from monitor.notify.policy import mail_for
 from monitor.notify.transports import ChannelTransport, MboxTransport
 from monitor.pipeline import store_alerts
-from monitor.store import Store
+from monitor.store import Store, schema
 
 MAIL = pipeline.MailSettings(sender="InkWatch <alerts@inkwatch.test>", domain="inkwatch.test")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -312,3 +320,87 @@ def test_a_channel_can_be_tested_from_the_command_line(
     assert SECRET not in out + err
     with Store.open(db) as store:
         assert store.outbox_counts() == {}
+
+
+def test_a_channel_message_is_short_counts_a_cases_clients_and_keeps_regulator_text_flat():
+    hostile = Alert(
+        source="eu",
+        ref="X1",
+        title="t",
+        url="javascript:alert(1)",
+        brands=("Intenze",),
+        products=("Ink\x1b[31m RED\nInjected: line\u202e" + "x" * 2000,),
+        lots=("SS74\r\nFAKE",),
+        country="Italy",
+    )
+    sessions = tuple(
+        Treatment(n, client, date(2026, 2, n), ("SS74",))
+        for n, client in enumerate(["C-0042", "C-0042", "C-0777", "C-1234"], start=1)
+    )
+    case = Case(
+        3,
+        1,
+        "abc",
+        "t",
+        "lot",
+        Severity.CRITICAL,
+        1,
+        ("SS74",),
+        "2026-03-02",
+        bottles=(Bottle(1, "Intenze", lot="SS74"), Bottle(2, "Intenze", lot="SS74")),
+        sessions=sessions,
+    )
+    mail = render.AlertMail("abc", 1, hostile, judge(ink("A1")), "2026-03-02", case=case)
+    title, body = render.channel_message(mail)
+    assert "Case #3: 2 of your bottles, 3 clients treated with these lots" in body
+    assert not any(client in title + body for client in ("C-0042", "C-0777", "C-1234"))
+    lines = body.split("\n")
+    assert len(lines) == 5 and len(title) <= 120 and len(body) < 900  # no javascript: link
+    assert not any(c in title + body for c in "\x1b\r\u202e") and "javascript" not in body
+    assert lines[0].startswith("Critical alert: Intenze Ink [31m RED Injected: line")
+
+
+def test_a_version_9_outbox_is_rebuilt_with_its_rows_as_email_rows(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.db"
+    conn = sqlite3.connect(path)
+    before = schema.MIGRATIONS.index(schema.SCHEMA_CHANNELS)
+    for script in schema.MIGRATIONS[:before]:
+        for statement in schema.split_sql(script):
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO subscribers (id, email, since, created) VALUES (1, ?, '2026', '2026')",
+        [OWNER],
+    )
+    conn.execute(
+        "INSERT INTO alerts (num, id, source, ref, date, content_hash, first_seen, updated) "
+        "VALUES (5, 'abc', 'eu', 'A1', '2026-03-01', 'h', '2026', '2026')"
+    )
+    conn.execute(
+        "INSERT INTO outbox (alert, revision, subscriber, reminder, state, message_id, "
+        "next_attempt, created) VALUES (5, 1, 1, 0, 'sent', '<m@x>', '2026', '2026')"
+    )
+    conn.execute(f"PRAGMA user_version = {before}")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store, store.transaction():
+        assert store.schema_version == before + 1 == schema.SCHEMA_VERSION
+        rows = store.db.execute("SELECT channel, state, message_id FROM outbox").fetchall()
+        assert rows == [(0, "sent", "<m@x>")]
+        channel = store.add_channel(OWNER, "env", "PHONE", "ntfy", Severity.HIGH)
+        mail = Mail(5, 1, 1, updated=False, due="2026", channel=channel)
+        assert store.queue_mail([mail, mail]) == 1  # the channel's row, once
+
+
+def test_a_receiver_that_never_answers_is_a_temporary_failure(tmp_path: Path) -> None:
+    def hang(conn: socket.socket, stop: threading.Event) -> str:
+        read_request_head(conn)
+        stop.wait(5)
+        return "hung"
+
+    with LoopbackServer(hang) as silent:
+        path = channel_file(tmp_path, "owner", hook(silent.port, "a"))
+        channel = Channel(4, 1, "file", str(path), "json")
+        delivery = ChannelTransport(timeout=0.3).send(channel, "t", "b")
+    assert (delivery.ok, delivery.permanent, delivery.code) == (False, False, None)
+    assert delivery.text == "channel 4 (json://…): the receiver could not be reached"
+    assert retry.unreachable(delivery)

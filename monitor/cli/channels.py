@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.app import App, pass_app
+from monitor.cli.output import one_line
 from monitor.cli.subscribers import subscribers, valid_email
 from monitor.errors import ConfigError
 from monitor.model import SEVERITIES, Channel, Severity
@@ -72,8 +73,8 @@ def add_channels(
             scheme = checked_channel(source, location, option)
             number = store.add_channel(email, source, location, scheme, Severity(min_severity))
             done.append(
-                f"Channel {number} for {email}: {scheme}://… from {source} {location} "
-                f"({min_severity} and above)."
+                f"Channel {number} for {email}: {scheme}://… from {source} "
+                f"{one_line(location)} ({min_severity} and above)."
             )
     return done
 

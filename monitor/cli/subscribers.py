@@ -13,7 +13,7 @@ import click
 from monitor.addresses import normalize_address
 from monitor.cli.alerts import parse_when
 from monitor.cli.app import App, cli, pass_app
-from monitor.cli.output import cut, emit, format_option
+from monitor.cli.output import cut, emit, format_option, one_line
 from monitor.errors import ConfigError, MonitorError
 from monitor.model import SEVERITIES, Severity, Subscriber
 from monitor.store import Store
@@ -168,7 +168,7 @@ def _subscribers_table(rows: list[dict[str, Any]]) -> Iterable[str]:
         for channel in row["channels"]:
             yield (
                 f"  channel {channel['id']}: {channel['url']} {channel['min_severity']} and "
-                f"above, URL read from {channel['from']}"
+                f"above, URL read from {one_line(channel['from'])}"
             )
 
 

@@ -450,7 +450,6 @@ _QUIET_LOGGERS = ("apprise", "urllib3")
 _HTTP_CODE = re.compile(r"error=(\d{3})\b")
 # 4xx answers that are about the receiver's state, not the message: tried again.
 _TEMPORARY_4XX = frozenset({408, 409, 423, 425, 429})
-CHANNEL_TIMEOUT = 10.0  # seconds to connect, and to wait for the answer
 
 
 class ChannelUnreadable(Exception):
@@ -495,10 +494,12 @@ class ChannelTransport:
     takes effect at the next run) and never appears in a Delivery, a log line or an error:
     the channel is named by its id and scheme. No answer (refused, timed out) or a 5xx is
     temporary; a 4xx such as 401 or 404 is permanent, except 408, 409, 423, 425 and 429.
-    A URL that cannot be read is temporary: the message can go once it is fixed."""
+    A URL that cannot be read is temporary: the message can go once it is fixed. Timeouts
+    are Apprise's (4 s to connect, 4 s for the answer; ``cto``/``rto`` in the URL) unless
+    ``timeout`` sets both."""
 
     def __init__(
-        self, environ: Mapping[str, str] | None = None, timeout: float = CHANNEL_TIMEOUT
+        self, environ: Mapping[str, str] | None = None, timeout: float | None = None
     ) -> None:
         self.environ = environ
         self.timeout = timeout
@@ -527,7 +528,8 @@ class ChannelTransport:
             plugin = apprise.Apprise.instantiate(url)
             if plugin is None:
                 return Delivery(False, True, None, f"{where}: Apprise does not understand it")
-            plugin.socket_connect_timeout = plugin.socket_read_timeout = self.timeout
+            if self.timeout is not None:
+                plugin.socket_connect_timeout = plugin.socket_read_timeout = self.timeout
             ok = plugin.notify(body=body, title=title)
         if ok:
             return Delivery(True, False, None, f"{where}: accepted")
