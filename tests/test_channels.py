@@ -48,7 +48,7 @@ MAIL = pipeline.MailSettings(sender="InkWatch <alerts@inkwatch.test>", domain="i
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OWNER = "owner@clinic.example"
 SECRET = "tk_9f3c7e1d"  # what a channel URL's secret part looks like
-SEVERITY = {"A1": "critical", "A2": "medium", "A3": "high"}
+SEVERITY = {"A1": "critical", "A2": "medium", "A3": "high", "A4": "high"}
 
 
 def ink(ref: str) -> Alert:
@@ -89,12 +89,12 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def subscribe(store: Store, channels: dict[Path, str]) -> list[int]:
+def subscribe(store: Store, channels: dict[Path, str], scheme: str = "json") -> list[int]:
     """OWNER, with a channel per file (file -> min severity); email only for critical."""
     with store.transaction():
         store.add_subscriber(OWNER, min_severity=Severity.CRITICAL, now=T0.isoformat())
         return [
-            store.add_channel(OWNER, "file", str(path), "json", Severity(severity))
+            store.add_channel(OWNER, "file", str(path), scheme, Severity(severity))
             for path, severity in channels.items()
         ]
 
@@ -251,7 +251,10 @@ def test_each_channel_has_its_own_min_severity() -> None:
     phone = Channel(7, 1, "env", "PHONE", "ntfy", Severity.CRITICAL)
     chat = Channel(8, 1, "env", "CHAT", "tgram", Severity.HIGH)
     owner = Subscriber(1, OWNER, min_severity=Severity.LOW, since="2000", channels=(phone, chat))
-    news = [Revision(n, 1, ink(ref), judge(ink(ref))) for n, ref in enumerate(SEVERITY, start=1)]
+    news = [
+        Revision(n, 1, ink(ref), judge(ink(ref)))
+        for n, ref in enumerate(("A1", "A2", "A3"), start=1)
+    ]
     rows = mail_for(news, [owner], T0.isoformat(), UTC_DIGESTS)
     by_channel = {(row.channel, row.alert) for row in rows}
     assert by_channel == {(0, 1), (0, 2), (0, 3), (7, 1), (8, 1), (8, 3)}
@@ -404,3 +407,38 @@ def test_a_receiver_that_never_answers_is_a_temporary_failure(tmp_path: Path) ->
     assert (delivery.ok, delivery.permanent, delivery.code) == (False, False, None)
     assert delivery.text == "channel 4 (json://…): the receiver could not be reached"
     assert retry.unreachable(delivery)
+
+
+def test_the_readmes_ntfy_channel_reaches_an_ntfy_server(
+    tmp_path: Path, store: Store, httpserver: HTTPServer
+) -> None:
+    """The worked example's kind of URL, to an ntfy server on 127.0.0.1 (ntfy's JSON
+    publishing: a POST to / naming the topic): once per alert, then a 401 (a server
+    that needs a token) fails the row for good."""
+    published: list[dict] = []
+
+    def ntfy(request: Request) -> Response:
+        published.append(json.loads(request.data))
+        return Response(json.dumps({"id": "m1"}), content_type="application/json")
+
+    httpserver.expect_request("/", method="POST").respond_with_handler(ntfy)
+    path = channel_file(tmp_path, "owner", f"ntfy://127.0.0.1:{httpserver.port}/{SECRET}")
+    subscribe(store, {path: "high"}, "ntfy")
+    queue(store, ["A1", "A2", "A3"])
+    report = send(store, tmp_path, T0 + timedelta(minutes=2))
+    assert report.sent == 3  # the critical alert's email, and the two alerts of high and up
+    assert sorted(m["title"] for m in published) == [
+        "Critical — Intenze Ink A1",
+        "High — Intenze Ink A3",
+    ]
+    assert {m["topic"] for m in published} == {SECRET}
+    httpserver.clear()
+    httpserver.expect_request("/", method="POST").respond_with_json(
+        {"code": 40101, "http": 401, "error": "unauthorized"}, status=401
+    )
+    queue(store, ["A4"])
+    failed = send(store, tmp_path, T0 + timedelta(minutes=4))
+    assert (failed.sent, failed.failed, failed.retried) == (0, 1, 0)
+    assert {row["last_error"] for row in store.outbox(("failed",))} == {
+        "channel 1 (ntfy://…): the receiver answered 401"
+    }

@@ -447,7 +447,8 @@ def transport_for(
 # The loggers that may write a channel's URL or its parts (Apprise names the ntfy topic,
 # urllib3 the path): while a channel is used they are heard only by the transport.
 _QUIET_LOGGERS = ("apprise", "urllib3")
-_HTTP_CODE = re.compile(r"error=(\d{3})\b")
+# Apprise's plugins log "…error=503."; ntfy's own codes add two digits (40101: 401).
+_HTTP_CODE = re.compile(r"error=(\d{3})(?:\d\d)?\b")
 # 4xx answers that are about the receiver's state, not the message: tried again.
 _TEMPORARY_4XX = frozenset({408, 409, 423, 425, 429})
 
