@@ -261,13 +261,21 @@ def test_each_channel_has_its_own_min_severity() -> None:
     assert all(row.due == T0.isoformat() for row in rows if row.channel)
 
 
-def test_a_channel_is_checked_when_added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_channel_is_checked_when_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     db = str(tmp_path / "alerts.db")
     assert cli_run("--db", db, "subscribers", "add", OWNER)[0] == 0
     odd = channel_file(tmp_path, "odd", f"nonsense://{SECRET}")
     code, out, err = cli_run("--db", db, "subscribers", "channel", "add", OWNER, "--file", str(odd))
     assert code != 0 and "--file" in err and "Apprise does not understand" in err
     assert SECRET not in out + err
+    bare = channel_file(tmp_path, "bare", SECRET)  # the topic alone, no scheme
+    code, out, err = cli_run(
+        "--db", db, "subscribers", "channel", "add", OWNER, "--file", str(bare)
+    )
+    assert code != 0 and "(no scheme)" in err and SECRET not in out + err
     code, _, err = cli_run("--db", db, "subscribers", "channel", "add", OWNER, "--env", "NO_SUCH")
     assert code != 0 and "--env NO_SUCH" in err and "not set" in err
     monkeypatch.setenv("INKWATCH_CHANNEL_OWNER", f"ntfy://ntfy.sh/{SECRET}")
@@ -294,6 +302,7 @@ def test_a_channel_is_checked_when_added(tmp_path: Path, monkeypatch: pytest.Mon
     assert cli_run("--db", db, "subscribers", "channel", "remove", OWNER, "1")[0] == 0
     code, _, err = cli_run("--db", db, "subscribers", "channel", "remove", OWNER, "1")
     assert code != 0 and "has no channel 1" in err
+    assert SECRET not in caplog.text  # Apprise logs the URLs it cannot parse
 
 
 def test_removing_a_channel_removes_its_queued_messages(tmp_path: Path, store: Store) -> None:

@@ -42,9 +42,10 @@ def checked_channel(source: str, location: str, option: str) -> str:
         raise ConfigError(f"{option} {location}: {exc}", hint=hint) from None
     scheme = channel_scheme(url)
     if scheme is None:
+        head, found, _ = url.partition("://")
+        shown = f"{one_line(head[:20])}://…" if found and head.isalnum() else "no scheme"
         raise ConfigError(
-            f"{option} {location}: Apprise does not understand the URL it holds "
-            "(only its scheme is shown: " + url.split(":", 1)[0][:20] + ")",
+            f"{option} {location}: Apprise does not understand the URL it holds ({shown})",
             hint=f"see the URL formats at {APPRISE_URLS}, e.g. ntfy://TOPIC",
         )
     if source == "file" and others_can_read(Path(location)):
