@@ -350,8 +350,28 @@ UTC_DIGESTS = DigestSchedule(time(0, 0), 0, "UTC")
 
 
 @dataclass(frozen=True, slots=True)
+class Channel:
+    """One more place a subscriber hears of alerts (an Apprise URL: ntfy, Telegram, Slack…).
+    The URL holds secrets, so only where to read it is kept: a file (``source`` "file",
+    ``location`` its path) or an environment variable (``source`` "env", ``location`` its
+    name); ``scheme`` ("ntfy") is what commands show of it."""
+
+    id: int
+    subscriber: int
+    source: str  # file | env
+    location: str
+    scheme: str
+    min_severity: Severity = Severity.LOW
+
+    @property
+    def label(self) -> str:
+        """What commands show of the URL: its scheme only, "ntfy://…"."""
+        return f"{self.scheme}://…"
+
+
+@dataclass(frozen=True, slots=True)
 class Subscriber:
-    """Someone who gets alerts by email, and which ones."""
+    """Someone who gets alerts by email (and on their channels), and which ones."""
 
     id: int
     email: str
@@ -363,6 +383,7 @@ class Subscriber:
     since: str = ""  # alerts first seen before this are history for them
     paused: bool = False
     created: str = ""
+    channels: tuple[Channel, ...] = ()  # each with its own min severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +440,7 @@ class Mail:
     updated: bool  # about a new revision of an alert mailed before
     due: str
     reminder: int = 0  # 0: the alert mail; N >= 1: the N-th daily reminder about its case
+    channel: int = 0  # 0: by email; else the Channel's id
 
 
 # -- recall response: what the clinic holds, whom it treated, and what it did -----------------

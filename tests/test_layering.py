@@ -186,8 +186,8 @@ def test_the_mail_policy_is_pure() -> None:
 
 # What a read-only command (`inkwatch alerts`, `show`, `--help`) must not pay for: the
 # HTTP client, the parsers' libraries, the scheduler, the mail libraries, the matcher,
-# the web page.
-HEAVY = ("httpx", "feedparser", "bs4", "apscheduler", "smtplib", "ahocorasick_rs")
+# the channels (Apprise), the web page.
+HEAVY = ("httpx", "feedparser", "bs4", "apscheduler", "smtplib", "ahocorasick_rs", "apprise")
 HEAVY += ("starlette", "uvicorn", "jinja2")  # the web page's stack
 HEAVY_PARTS = (
     "monitor.pipeline.",

@@ -9,6 +9,7 @@ match.py        match: alert-like JSON lines against the watchlist
 watchlist.py    watchlist check
 rematch.py      rematch (the work itself: pipeline/rematch.py)
 subscribers.py  subscribers add, list, pause, resume, remove
+channels.py     subscribers channel add, remove, test (ntfy, Telegram… through Apprise)
 mail.py         notify, outbox, outbox retry, test-email
 report.py       report: the record of one case for an inspector (html, csv, json)
 inventory.py    inventory add, import, template, list, remove, export
@@ -24,6 +25,7 @@ from monitor.cli import (  # noqa: F401
     alerts,
     brands,
     cases,
+    channels,
     inventory,
     links,
     mail,

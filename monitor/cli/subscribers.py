@@ -1,5 +1,5 @@
-"""`inkwatch subscribers`: the people who get alerts by email (add, list, pause, resume,
-remove)."""
+"""`inkwatch subscribers`: the people who get alerts by email and on their channels (add,
+list, pause, resume, remove; `subscribers channel` is in channels.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import click
 from monitor.addresses import normalize_address
 from monitor.cli.alerts import parse_when
 from monitor.cli.app import App, cli, pass_app
-from monitor.cli.output import cut, emit, format_option
+from monitor.cli.output import cut, emit, format_option, one_line
 from monitor.errors import ConfigError, MonitorError
 from monitor.model import SEVERITIES, Severity, Subscriber
 from monitor.store import Store
@@ -47,6 +47,21 @@ def subscribers() -> None:
 @click.option("--source", "sources_", multiple=True, help="Only alerts from this source.")
 @click.option("--country", multiple=True, help="Only alerts from this country.")
 @click.option("--since", help="Also mail alerts first seen since this date (default: from now).")
+@click.option(
+    "--channel-file",
+    multiple=True,
+    help="A channel too (ntfy, Telegram…): a file holding its Apprise URL (chmod 600).",
+)
+@click.option(
+    "--channel-env", multiple=True, help="A channel whose URL is in this environment variable."
+)
+@click.option(
+    "--channel-min-severity",
+    type=click.Choice(SEVERITIES),
+    default=Severity.LOW.value,
+    show_default=True,
+    help="What the channels get.",
+)
 @pass_app
 def subscribers_add(
     app: App,
@@ -57,8 +72,13 @@ def subscribers_add(
     sources_: tuple[str, ...],
     country: tuple[str, ...],
     since: str | None,
+    channel_file: tuple[str, ...],
+    channel_env: tuple[str, ...],
+    channel_min_severity: str,
 ) -> None:
     """Add a subscriber. Alerts seen before they were added are history and not mailed."""
+    from monitor.cli.channels import add_channels
+
     _check_sources(app, sources_)
     with app.store(create=True) as store, store.transaction():
         _check_countries(store, country)
@@ -71,7 +91,8 @@ def subscribers_add(
             countries=country,
             since=parse_when(since) if since else None,
         )
-    click.echo(f"Added {email} ({mode}, {min_severity} and above).")
+        done = add_channels(store, email, channel_file, channel_env, channel_min_severity)
+    click.echo("\n".join([f"Added {email} ({mode}, {min_severity} and above).", *done]))
 
 
 def _check_sources(app: App, names: Sequence[str]) -> None:
@@ -124,6 +145,15 @@ def _subscriber_row(subscriber: Subscriber) -> dict[str, Any]:
     row = dataclasses.asdict(subscriber)
     row.update(sources=list(subscriber.sources), countries=list(subscriber.countries))
     row.update(min_severity=subscriber.min_severity.value)
+    row["channels"] = [
+        {
+            "id": c.id,
+            "url": c.label,  # the scheme only: the URL holds secrets
+            "from": f"{c.source} {c.location}",
+            "min_severity": c.min_severity.value,
+        }
+        for c in subscriber.channels
+    ]
     return row
 
 
@@ -135,6 +165,11 @@ def _subscribers_table(rows: list[dict[str, Any]]) -> Iterable[str]:
             f"{cut(row['email'], 36):<36} {row['mode']:<9} {row['min_severity']:<8} "
             f"{'yes' if row['paused'] else 'no':<6} {cut(filters, 36)}"
         )
+        for channel in row["channels"]:
+            yield (
+                f"  channel {channel['id']}: {channel['url']} {channel['min_severity']} and "
+                f"above, URL read from {one_line(channel['from'])}"
+            )
 
 
 def _subscriber_change(app: App, email: str, change: Callable[[Store], bool], done: str) -> None:

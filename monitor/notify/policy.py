@@ -8,11 +8,16 @@ severity: one recall, one mail, however many regulators publish it. How an alert
 arrived decides whether it is news at all (``via``): a regular poll brings news; a
 source's first poll is history except what is urgent for the clinic now; a backfill or a
 file import is history, never mailed.
+
+A subscriber's channels (ntfy, Telegram…) get their own rows, each by the channel's own
+min severity and otherwise the subscriber's rules; a channel message is never held for a
+digest: it is due now.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.model import (
@@ -55,6 +60,28 @@ def mail_for(
             Mail(item.num, item.revision, subscriber.id, item.previous is not None, due)
             for item in news
             if wants(subscriber, item, now)
+        ]
+        rows += channel_rows(subscriber, news, now)
+    return rows
+
+
+def channel_rows(subscriber: Subscriber, news: Sequence[Revision], now: str) -> list[Mail]:
+    """The rows for ``subscriber``'s channels: each wants what the subscriber would by
+    email if their min severity were the channel's."""
+    rows = []
+    for channel in subscriber.channels:
+        judged = replace(subscriber, min_severity=channel.min_severity)
+        rows += [
+            Mail(
+                item.num,
+                item.revision,
+                subscriber.id,
+                item.previous is not None,
+                now,
+                channel=channel.id,
+            )
+            for item in news
+            if wants(judged, item, now)
         ]
     return rows
 

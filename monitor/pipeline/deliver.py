@@ -6,6 +6,10 @@ An alert with a case (the clinic's bottles and sessions) gets the case in its ma
 with ``reminder`` > 0 is the reminder about that case; when the case is gone, closed or has
 an action recorded by the time the row is due, the reminder is not needed: the row is
 settled as `sent` with no Message-ID and the reason in its last_error, and nothing is mailed.
+
+A row for a channel (ntfy, Telegram… through Apprise) gets a short message of its own, sent
+by the ChannelTransport, with the same retry rules: when a channel's receiver cannot be
+reached, that channel's other rows wait for the next run.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from monitor.errors import NotifyError
 from monitor.model import Case
 from monitor.notify import render, retry
 from monitor.notify.settings import MailSettings
-from monitor.notify.transports import Delivery, Transport
+from monitor.notify.transports import ChannelTransport, Delivery, Transport
 from monitor.pipeline.cases import queue_reminders
 from monitor.pipeline.notices import Notice, notices_due
 from monitor.store import OutboxItem, Store
@@ -58,6 +62,7 @@ def notify(
     now: datetime | None = None,
     batch: int = 500,
     dry_run: bool = False,
+    channels: ChannelTransport | None = None,
 ) -> NotifyReport:
     """Send what is due: claim rows, render, send over one connection, record each answer.
 
@@ -77,6 +82,10 @@ def notify(
         gone = [pid for pid in store.claimers() if not _alive(pid)]
         store.recover_stuck((now - retry.STUCK_AFTER).isoformat(timespec="seconds"), dead=gone)
         items = store.claim_due(stamp, batch, owner=os.getpid())
+    to_channels = [item for item in items if item.channel is not None]
+    if to_channels:
+        _send_channels(store, channels or ChannelTransport(), to_channels, mail, now, report)
+    items = [item for item in items if item.channel is None]
     notices = notices_due(store, mail)
     if not items and not notices:
         return report
@@ -95,6 +104,7 @@ def _dry_run(
     stamp = now.isoformat(timespec="seconds")
     with transport:
         items = store.outbox_items(store.due_ids(stamp, batch))
+        items = [item for item in items if item.channel is None]  # channels are not shown
         for rows, message in _messages(store, items, mail, now):
             if isinstance(message, Unneeded):
                 continue
@@ -130,6 +140,54 @@ def _send_rows(
         if retry.unreachable(delivery):
             down = delivery
     return down
+
+
+def _send_channels(
+    store: Store,
+    channels: ChannelTransport,
+    items: list[OutboxItem],
+    mail: MailSettings,
+    now: datetime,
+    report: NotifyReport,
+) -> None:
+    """Send each channel row's short message and record the answer; once a channel's
+    receiver cannot be reached, its other rows wait without knocking again."""
+    down: dict[int, Delivery] = {}
+    with channels:
+        for item in items:
+            channel = item.channel
+            assert channel is not None  # the caller passes channel rows only
+            draft = _channel_draft(store, item, mail)
+            if isinstance(draft, Exception):
+                text = f"the message could not be made ({draft}); see the log"
+                _record(store, [item], Delivery(False, True, None, text), "", now, report)
+                continue
+            delivery = down.get(channel.id) or _send_to_channel(channels, item, *draft)
+            _record(store, [item], delivery, "", now, report)
+            if retry.unreachable(delivery):
+                down[channel.id] = delivery
+
+
+def _channel_draft(
+    store: Store, item: OutboxItem, mail: MailSettings
+) -> tuple[str, str] | Exception:
+    try:
+        return render.channel_message(_alert_mail(item, mail, _case(store, item)), item.reminder)
+    except Exception as exc:  # one alert's odd data must not keep the others from going
+        log.exception("outbox row %d could not be rendered", item.id)
+        return exc
+
+
+def _send_to_channel(
+    channels: ChannelTransport, item: OutboxItem, title: str, body: str
+) -> Delivery:
+    """``channels.send``; an error nobody foresaw fails this row only."""
+    assert item.channel is not None
+    try:
+        return channels.send(item.channel, title, body)
+    except Exception as exc:  # a bug while sending one message must not stop the batch
+        log.exception("outbox row %d: sending to channel %d failed", item.id, item.channel.id)
+        return Delivery(False, True, None, f"internal error while sending ({type(exc).__name__})")
 
 
 def _settle_unneeded(

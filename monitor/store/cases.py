@@ -105,7 +105,7 @@ class Cases(Inventory):
         cursor = self.db.execute(
             "SELECT o.subscriber, max(o.reminder) FROM outbox o "
             "JOIN subscribers s ON s.id = o.subscriber "
-            "WHERE o.alert = ? AND s.paused = 0 GROUP BY o.subscriber",
+            "WHERE o.alert = ? AND o.channel = 0 AND s.paused = 0 GROUP BY o.subscriber",
             [alert],
         )
         return {subscriber: last for subscriber, last in cursor}

@@ -1,7 +1,7 @@
-"""The outbox: one row per (alert, revision, subscriber, reminder), written in the
+"""The outbox: one row per (alert, revision, subscriber, reminder, channel), written in the
 transaction that stores the alert (or finds its case still open), marked `sent` only after
-the mail server accepted the message; and the notices table, which remembers what the
-operator was told."""
+the mail server (or the channel's receiver) accepted the message; and the notices table,
+which remembers what the operator was told."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from monitor.model import Alert, Mail, Match, Severity, Subscriber, Verdict
+from monitor.model import Alert, Channel, Mail, Match, Severity, Subscriber, Verdict
 from monitor.store.connection import Connection, stamp, utcnow
 from monitor.store.rows import alert_of, attach_matches
-from monitor.store.subscribers import subscriber_of
+from monitor.store.subscribers import read_channels, subscriber_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class OutboxItem:
     first_seen: str
     alert_num: int = 0  # the alert's row number (its case is looked up by it)
     reminder: int = 0  # 0: the alert mail; N >= 1: the N-th reminder about its open case
+    channel: Channel | None = None  # None: by email
 
 
 class Outbox(Connection):
@@ -43,10 +44,11 @@ class Outbox(Connection):
         now = stamp(now)
         before = self.total_changes
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO outbox (alert, revision, subscriber, reminder, updated, "
-            "next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO outbox (alert, revision, subscriber, reminder, channel, "
+            "updated, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (m.alert, m.revision, m.subscriber, m.reminder, int(m.updated), m.due, now)
+                (m.alert, m.revision, m.subscriber, m.reminder, m.channel, int(m.updated), m.due)
+                + (now,)
                 for m in rows
             ],
         )
@@ -125,13 +127,17 @@ class Outbox(Connection):
         marks = ",".join("?" * len(ids))
         rows = self.db.query(
             f"SELECT o.id AS outbox_id, o.revision AS outbox_revision, o.updated AS is_update, "
-            f"o.reminder, "
+            f"o.reminder, o.channel AS outbox_channel, "
             f"o.attempts, o.failing_since, {_SUBSCRIBER_COLUMNS}, a.* "
             f"FROM outbox o JOIN alerts a ON a.num = o.alert "
             f"JOIN subscribers s ON s.id = o.subscriber WHERE o.id IN ({marks}) ORDER BY o.id",
             list(ids),
         )
-        return [_item_of(row) for row in attach_matches(self.db.conn, list(rows))]
+        channels = {c.id: c for c in read_channels(self.db)}
+        return [
+            _item_of(row, channels.get(row["outbox_channel"]))
+            for row in attach_matches(self.db.conn, list(rows))
+        ]
 
     def mark_sent(self, outbox_id: int, message_id: str, now: str | None = None) -> None:
         self.db.execute(
@@ -168,8 +174,9 @@ class Outbox(Connection):
     def expired_rows(self, after: int) -> list[dict[str, Any]]:
         """Rows given up for failing too long, with id above ``after`` (oldest first)."""
         rows = self.db.query(
-            "SELECT o.id, o.failing_since, o.last_error, s.email, a.title FROM outbox o "
+            f"SELECT o.id, o.failing_since, o.last_error, {_TO} AS email, a.title FROM outbox o "
             "JOIN alerts a ON a.num = o.alert JOIN subscribers s ON s.id = o.subscriber "
+            "LEFT JOIN channels c ON c.id = o.channel "
             "WHERE o.expired = 1 AND o.state = 'failed' AND o.id > ? ORDER BY o.id",
             [after],
         )
@@ -195,8 +202,9 @@ class Outbox(Connection):
         marks = ",".join("?" * len(states))
         rows = self.db.query(
             f"SELECT o.id, o.state, o.attempts, o.last_error, o.next_attempt, o.revision, "
-            f"s.email, a.id AS alert_id, a.title FROM outbox o JOIN alerts a ON a.num = o.alert "
-            f"JOIN subscribers s ON s.id = o.subscriber WHERE o.state IN ({marks}) ORDER BY o.id",
+            f"{_TO} AS email, a.id AS alert_id, a.title FROM outbox o "
+            f"JOIN alerts a ON a.num = o.alert JOIN subscribers s ON s.id = o.subscriber "
+            f"LEFT JOIN channels c ON c.id = o.channel WHERE o.state IN ({marks}) ORDER BY o.id",
             list(states),
         )
         return list(rows)
@@ -216,11 +224,14 @@ class Outbox(Connection):
         )
 
 
-_SUBSCRIBER_FIELDS = [f.name for f in fields(Subscriber)]
+_SUBSCRIBER_FIELDS = [f.name for f in fields(Subscriber) if f.name != "channels"]
+# Whom a row goes to, as `inkwatch outbox` shows it: the address, or the address and the
+# channel's scheme ("owner@clinic.example ntfy://…"), never the channel's URL.
+_TO = "s.email || coalesce(' ' || c.scheme || '://…', '')"
 _SUBSCRIBER_COLUMNS = ", ".join(f"s.{name} AS s_{name}" for name in _SUBSCRIBER_FIELDS)
 
 
-def _item_of(row: dict[str, Any]) -> OutboxItem:
+def _item_of(row: dict[str, Any], channel: Channel | None) -> OutboxItem:
     subscriber = {name: row[f"s_{name}"] for name in _SUBSCRIBER_FIELDS}
     verdict = Verdict(
         relevant=bool(row["relevant"]),
@@ -241,4 +252,5 @@ def _item_of(row: dict[str, Any]) -> OutboxItem:
         first_seen=row["first_seen"],
         alert_num=row["num"],
         reminder=row["reminder"],
+        channel=channel,
     )

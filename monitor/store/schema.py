@@ -374,6 +374,58 @@ CREATE TABLE recall_groups (
 CREATE INDEX recall_groups_grp ON recall_groups (grp);
 """
 
+# Version 10: channels (Apprise URLs: ntfy, Telegram, Slack…). A channel row keeps where its
+# URL is read at send time (a file or an environment variable), never the URL: it holds
+# secrets. An outbox row is now (alert, revision, subscriber, reminder, channel): channel 0
+# is the email, any other its channel's id, so each channel's message also goes exactly
+# once. Removing a channel removes its rows (the trigger: channel 0 has no channel row).
+SCHEMA_CHANNELS = """
+CREATE TABLE channels (
+    id INTEGER PRIMARY KEY,
+    subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    location TEXT NOT NULL,
+    scheme TEXT NOT NULL,
+    min_severity TEXT NOT NULL DEFAULT 'low',
+    created TEXT NOT NULL,
+    UNIQUE (subscriber, source, location)
+);
+CREATE TABLE outbox_v10 (
+    id INTEGER PRIMARY KEY,
+    alert INTEGER NOT NULL REFERENCES alerts (num) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    reminder INTEGER NOT NULL DEFAULT 0,
+    channel INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt TEXT NOT NULL,
+    claimed_at TEXT,
+    claimed_by INTEGER,
+    sent_at TEXT,
+    message_id TEXT,
+    created TEXT NOT NULL,
+    failing_since TEXT,
+    expired INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (alert, revision, subscriber, reminder, channel)
+);
+INSERT INTO outbox_v10 (id, alert, revision, subscriber, reminder, updated, state, attempts,
+    last_error, next_attempt, claimed_at, claimed_by, sent_at, message_id, created,
+    failing_since, expired)
+SELECT id, alert, revision, subscriber, reminder, updated, state, attempts, last_error,
+    next_attempt, claimed_at, claimed_by, sent_at, message_id, created, failing_since, expired
+FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v10 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox (state, next_attempt);
+CREATE INDEX outbox_channel ON outbox (channel) WHERE channel != 0;
+CREATE TRIGGER channels_delete AFTER DELETE ON channels BEGIN
+    DELETE FROM outbox WHERE channel = old.id;
+END;
+"""
+
 # Each entry upgrades the schema by one version; never edit a released entry, append one.
 MIGRATIONS: tuple[str, ...] = (
     SCHEMA_1,
@@ -385,6 +437,7 @@ MIGRATIONS: tuple[str, ...] = (
     SCHEMA_REMATCH_RISES,
     SCHEMA_RECALL_RESPONSE,
     SCHEMA_RECALL_LINKS,
+    SCHEMA_CHANNELS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # The name each step is recorded under (one per entry of MIGRATIONS, in order).
@@ -398,6 +451,7 @@ STEP_NAMES = (
     "007_rematch_rises",
     "008_recall_response",
     "009_recall_links",
+    "010_channels",
 )
 STEPS = Migrations("inkwatch")
 

@@ -26,12 +26,14 @@ One module per job:
   CSV attachment, guidance by kind of hazard);
 - :mod:`.alert`: the mail about one alert; :mod:`.digest`: a period's alerts in one mail;
 - :mod:`.reminder`: the daily reminder about an open case with no action recorded;
-- :mod:`.notices`: the operator's notices and the test email.
+- :mod:`.notices`: the operator's notices and the test email;
+- :mod:`.channel`: the short plain-text message a channel (ntfy, Telegram…) gets.
 
 Other modules use the names below.
 """
 
 from monitor.notify.render.alert import alert_subject, render_alert
+from monitor.notify.render.channel import channel_message
 from monitor.notify.render.digest import render_digest
 from monitor.notify.render.facts import AlertMail, Clinic
 from monitor.notify.render.headers import (
@@ -51,6 +53,7 @@ __all__ = [
     "Clinic",
     "Recipient",
     "alert_subject",
+    "channel_message",
     "digest_message_id",
     "header_text",
     "message_id",
