@@ -39,8 +39,9 @@ from monitor.model import (
     Verdict,
 )
 from monitor.notify import render, retry
+from monitor.notify.channels import ChannelTransport
 from monitor.notify.policy import mail_for
-from monitor.notify.transports import ChannelTransport, MboxTransport
+from monitor.notify.transports import MboxTransport
 from monitor.pipeline import store_alerts
 from monitor.store import Store, schema
 

@@ -25,7 +25,7 @@ APPRISE_URLS = "https://github.com/caronc/apprise/wiki"
 def checked_channel(source: str, location: str, option: str) -> str:
     """The scheme of the channel URL read from ``location``, once Apprise understands it;
     a ConfigError naming ``option`` otherwise. Warns when others can read the file."""
-    from monitor.notify.transports import (  # Apprise and the mail libraries load only here
+    from monitor.notify.channels import (  # Apprise loads only here
         ChannelUnreadable,
         channel_scheme,
         channel_url,
@@ -127,7 +127,7 @@ def channel_remove(app: App, email: str, number: int) -> None:
 def channel_test(app: App, email: str, number: int) -> None:
     """Send a test message to a subscriber's channel now and say what its receiver
     answered (the outbox is not touched)."""
-    from monitor.notify.transports import ChannelTransport
+    from monitor.notify.channels import ChannelTransport
 
     with app.store() as store:
         mine = [c for c in store.channels(store.subscriber_id(email)) if c.id == number]

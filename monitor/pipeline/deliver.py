@@ -25,8 +25,9 @@ from email.message import EmailMessage
 from monitor.errors import NotifyError
 from monitor.model import Case
 from monitor.notify import render, retry
+from monitor.notify.channels import ChannelTransport
 from monitor.notify.settings import MailSettings
-from monitor.notify.transports import ChannelTransport, Delivery, Transport
+from monitor.notify.transports import Delivery, Transport
 from monitor.pipeline.cases import queue_reminders
 from monitor.pipeline.notices import Notice, notices_due
 from monitor.store import OutboxItem, Store
