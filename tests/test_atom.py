@@ -93,6 +93,22 @@ def test_entry_ids_stay_the_same_across_runs_and_revisions(db: Path) -> None:
     assert feed.feed.updated == "2026-12-03T10:30:00Z"
 
 
+def test_a_verdict_changed_by_rematch_moves_the_entrys_updated_time(db: Path) -> None:
+    """A watchlist edit that changes what an alert means shows in feed readers again."""
+    from monitor.model import Verdict
+    from monitor.pipeline.rematch import rematch
+
+    before = next(e for e in feedparser.parse(atom(db)).entries if e.id.endswith(UK_ID))
+    with Store.open(db) as store:
+        report = rematch(
+            store, lambda alert: Verdict(True, "critical"), now="2026-12-05T08:00:00+00:00"
+        )
+    assert report.changed
+    after = next(e for e in feedparser.parse(atom(db)).entries if e.id.endswith(UK_ID))
+    assert after.id == before.id and before.updated != after.updated
+    assert after.updated == "2026-12-05T08:00:00Z"
+
+
 def test_severity_since_and_limit_filter_the_feed(db: Path) -> None:
     critical = feedparser.parse(atom(db, "--severity", "critical"))
     assert [e.id for e in critical.entries] == [ID_PREFIX + CRITICAL_ID]

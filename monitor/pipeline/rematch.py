@@ -59,7 +59,7 @@ def rematch(
     judge = for_store(judge, store) or judge  # the bottles the inventory holds now
     with store.transaction():
         found = _judge_all(store, judge, sources, notify, report)
-        store.replace_verdicts(found.verdicts)
+        store.replace_verdicts(found.verdicts, now)
         open_cases(store, found.lotted, now, what="rematch")  # e.g. a bottle added later
         grouped = {item.num: item for item in relink(store, found.relevant, found.dropped, now)}
         if notify:  # the mail policy sees each alert's recall group, as a poll's does

@@ -183,12 +183,16 @@ class AlertWrites(Connection):
 
     # -- reading alerts -------------------------------------------------------------------
 
-    def replace_verdicts(self, verdicts: Iterable[tuple[int, int, Verdict]]) -> None:
-        """Store new verdicts for the current revisions (after the watchlist changed)."""
-        items = list(verdicts)
+    def replace_verdicts(
+        self, verdicts: Iterable[tuple[int, int, Verdict]], now: str | None = None
+    ) -> None:
+        """Store new verdicts for the current revisions (after the watchlist changed): what
+        the alert means for the clinic changed, so its ``updated`` time moves (a feed
+        reader then shows the entry again)."""
+        items, now = list(verdicts), stamp(now)
         self.db.conn.executemany(
-            "UPDATE alerts SET relevant = ?, severity = ?, reasons = ? WHERE num = ?",
-            [(*verdict_values(verdict), num) for num, _, verdict in items],
+            "UPDATE alerts SET relevant = ?, severity = ?, reasons = ?, updated = ? WHERE num = ?",
+            [(*verdict_values(verdict), now, num) for num, _, verdict in items],
         )
         self.db.conn.executemany(
             "DELETE FROM matches WHERE alert = ? AND revision = ?",
