@@ -452,3 +452,32 @@ def test_the_readmes_ntfy_channel_reaches_an_ntfy_server(
     assert {row["last_error"] for row in store.outbox(("failed",))} == {
         "channel 1 (ntfy://…): the receiver answered 401"
     }
+
+
+def test_a_case_nobody_acted_on_is_reminded_on_the_channel_too(
+    tmp_path: Path, store: Store, httpserver: HTTPServer
+) -> None:
+    """The channel that had the critical alert gets the daily reminder about its open case,
+    once; after an action the next one is not sent (settled, as for email)."""
+    receiver = Receiver(httpserver)
+    a = channel_file(tmp_path, "a", hook(httpserver, "a"))
+    subscribe(store, {a: "critical"})
+    queue(store, ["A1"])
+    with store.transaction():
+        (num,) = store.db.execute("SELECT num FROM alerts").fetchone()
+        case = store.save_case(
+            num, kind="lot", severity=Severity.CRITICAL, revision=1, lots=["SS74"], bottles=[],
+            now=(T0 + timedelta(minutes=1)).isoformat(),
+        )  # fmt: skip
+    send(store, tmp_path, T0 + timedelta(minutes=2))  # the alert itself
+    first = send(store, tmp_path, T0 + timedelta(hours=25))  # reminder 1: mail and channel
+    again = send(store, tmp_path, T0 + timedelta(hours=26))
+    titles = [body["title"] for _, body in receiver.accepted]
+    assert titles == ["Critical — Intenze Ink A1", "Reminder 1: Critical — Intenze Ink A1"]
+    assert (first.sent, again.sent) == (2, 0)
+    with store.transaction():
+        store.record_action(
+            case, "quarantined", by="Ana", now=(T0 + timedelta(hours=30)).isoformat()
+        )
+    later = send(store, tmp_path, T0 + timedelta(hours=49))
+    assert later.sent == 0 and len(receiver.accepted) == 2

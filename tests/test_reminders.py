@@ -65,15 +65,18 @@ def test_the_rule_one_after_the_delay_then_one_a_day() -> None:
 
 def test_reminders_for_a_case_only_when_critical_open_and_untouched() -> None:
     case = Case(1, 7, "a", "t", "lot", Severity.CRITICAL, 2, ("158199",), T0)
-    rows = reminders_for(case, {3: 0, 4: 1, 5: 2}, at(49), DAY)
-    assert [(r.alert, r.revision, r.subscriber, r.reminder, r.due) for r in rows] == [
-        (7, 2, 3, 2, at(48)),
-        (7, 2, 4, 2, at(48)),
+    told = {(3, 0): 0, (4, 0): 1, (5, 0): 2, (3, 9): 1}  # (subscriber, channel): last
+    rows = reminders_for(case, told, at(49), DAY)
+    assert [(r.alert, r.revision, r.subscriber, r.channel, r.reminder, r.due) for r in rows] == [
+        (7, 2, 3, 0, 2, at(48)),
+        (7, 2, 3, 9, 2, at(48)),  # the channel that had the alert gets its reminder too
+        (7, 2, 4, 0, 2, at(48)),
     ]
-    assert reminders_for(replace(case, severity=Severity.HIGH), {3: 0}, at(49), DAY) == []
-    assert reminders_for(replace(case, closed=at(2)), {3: 0}, at(49), DAY) == []
+    email = {(3, 0): 0}
+    assert reminders_for(replace(case, severity=Severity.HIGH), email, at(49), DAY) == []
+    assert reminders_for(replace(case, closed=at(2)), email, at(49), DAY) == []
     acted = replace(case, actions=(CaseAction("quarantined", at(30)),))
-    assert reminders_for(acted, {3: 0}, at(49), DAY) == []
+    assert reminders_for(acted, email, at(49), DAY) == []
 
 
 def test_one_reminder_after_24h_and_a_second_after_48h_however_often_it_runs(

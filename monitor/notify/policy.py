@@ -16,7 +16,7 @@ digest: it is due now.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -164,11 +164,11 @@ def reminder_due(opened: str, now: str, after: timedelta | None) -> tuple[int, s
 
 
 def reminders_for(
-    case: Case, told: dict[int, int], now: str, after: timedelta | None
+    case: Case, told: Mapping[tuple[int, int], int], now: str, after: timedelta | None
 ) -> list[Mail]:
-    """The reminder rows for ``case``: one per subscriber ``told`` about its alert
-    (subscriber id -> the highest reminder they had, 0 for none), while it is critical,
-    open and without an action, and only a reminder they have not had yet."""
+    """The reminder rows for ``case``: one for each (subscriber, channel) ``told`` about
+    its alert — channel 0 is email — with the highest reminder it had (0 for none), while
+    the case is critical, open and without an action, and only a reminder not had yet."""
     if case.closed or case.actions or case.severity != Severity.CRITICAL:
         return []
     due = reminder_due(case.opened, now, after)
@@ -176,7 +176,15 @@ def reminders_for(
         return []
     number, when = due
     return [
-        Mail(case.alert, case.revision, subscriber, updated=False, due=when, reminder=number)
-        for subscriber, last in sorted(told.items())
+        Mail(
+            case.alert,
+            case.revision,
+            subscriber,
+            updated=False,
+            due=when,
+            reminder=number,
+            channel=channel,
+        )
+        for (subscriber, channel), last in sorted(told.items())
         if last < number
     ]

@@ -159,6 +159,9 @@ def _send_channels(
             channel = item.channel
             assert channel is not None  # the caller passes channel rows only
             draft = _channel_draft(store, item, mail)
+            if isinstance(draft, Unneeded):
+                _settle_unneeded(store, [item], draft, now, report)
+                continue
             if isinstance(draft, Exception):
                 text = f"the message could not be made ({draft}); see the log"
                 _record(store, [item], Delivery(False, True, None, text), "", now, report)
@@ -171,9 +174,13 @@ def _send_channels(
 
 def _channel_draft(
     store: Store, item: OutboxItem, mail: MailSettings
-) -> tuple[str, str] | Exception:
+) -> tuple[str, str] | Unneeded | Exception:
     try:
-        return render.channel_message(_alert_mail(item, mail, _case(store, item)), item.reminder)
+        case = _case(store, item)
+        unneeded = _unneeded(item, case) if item.reminder > 0 else None
+        if unneeded is not None:
+            return unneeded
+        return render.channel_message(_alert_mail(item, mail, case), item.reminder)
     except Exception as exc:  # one alert's odd data must not keep the others from going
         log.exception("outbox row %d could not be rendered", item.id)
         return exc
@@ -266,14 +273,10 @@ def _alert(store: Store, item: OutboxItem, mail: MailSettings) -> EmailMessage:
 def _reminder(store: Store, item: OutboxItem, mail: MailSettings, now: datetime) -> Draft:
     """The reminder about the row's case, or why none is needed any more."""
     case = _case(store, item)
-    if case is None:
-        return Unneeded(f"reminder {item.reminder} not sent: the alert has no case any more")
-    if case.closed:
-        return Unneeded(f"reminder {item.reminder} not sent: case #{case.id} is closed")
-    if case.actions:
-        return Unneeded(
-            f"reminder {item.reminder} not sent: case #{case.id} has an action recorded"
-        )
+    unneeded = _unneeded(item, case)
+    if unneeded is not None:
+        return unneeded
+    assert case is not None
     return render.render_reminder(
         case,
         _alert_mail(item, mail, case),
@@ -283,6 +286,19 @@ def _reminder(store: Store, item: OutboxItem, mail: MailSettings, now: datetime)
         domain=mail.domain,
         as_of=now,
     )
+
+
+def _unneeded(item: OutboxItem, case: Case | None) -> Unneeded | None:
+    """Why the reminder of ``item`` is not needed any more, or None when it is."""
+    if case is None:
+        return Unneeded(f"reminder {item.reminder} not sent: the alert has no case any more")
+    if case.closed:
+        return Unneeded(f"reminder {item.reminder} not sent: case #{case.id} is closed")
+    if case.actions:
+        return Unneeded(
+            f"reminder {item.reminder} not sent: case #{case.id} has an action recorded"
+        )
+    return None
 
 
 def _case(store: Store, item: OutboxItem) -> Case | None:

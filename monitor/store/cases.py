@@ -99,16 +99,17 @@ class Cases(Inventory):
         sql = "UPDATE cases SET changes = ? WHERE id = ?"
         self.db.execute(sql, [json.dumps(history), case_id])
 
-    def case_recipients(self, alert: int) -> dict[int, int]:
-        """The active subscribers who have an outbox row about ``alert`` (at any revision),
-        each with the highest reminder about its case they have had (0: none yet)."""
+    def case_recipients(self, alert: int) -> dict[tuple[int, int], int]:
+        """Where the active subscribers were told about ``alert`` (at any revision): each
+        (subscriber, channel) — channel 0 is email — with the highest reminder about its
+        case it has had (0: none yet)."""
         cursor = self.db.execute(
-            "SELECT o.subscriber, max(o.reminder) FROM outbox o "
+            "SELECT o.subscriber, o.channel, max(o.reminder) FROM outbox o "
             "JOIN subscribers s ON s.id = o.subscriber "
-            "WHERE o.alert = ? AND o.channel = 0 AND s.paused = 0 GROUP BY o.subscriber",
+            "WHERE o.alert = ? AND s.paused = 0 GROUP BY o.subscriber, o.channel",
             [alert],
         )
-        return {subscriber: last for subscriber, last in cursor}
+        return {(subscriber, channel): last for subscriber, channel, last in cursor}
 
     def _check_case(self, case_id: int) -> None:
         if self.db.execute("SELECT 1 FROM cases WHERE id = ?", [case_id]).fetchone() is None:
