@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
-from monitor.model import Revision, Severity, Verdict
+from monitor.model import Revision, Verdict
 from monitor.notify import policy
 from monitor.store import Store, stamp
 from monitor.text.lots import lot_keys
@@ -104,10 +104,10 @@ def queue_reminders(store: Store, after: timedelta | None, now: str | None = Non
     if after is None:
         return 0
     now = stamp(now)
-    with store.transaction():
-        rows = []
-        for case in store.cases(open_only=True):
-            if case.severity == Severity.CRITICAL and not case.actions:
-                told = store.case_recipients(case.alert)
-                rows += policy.reminders_for(case, told, now, after)
-        return store.queue_mail(rows, now) if rows else 0
+    rows = []  # read first: most runs find nothing and need no write transaction
+    for case in store.cases(unattended=True):
+        rows += policy.reminders_for(case, store.case_recipients(case.alert), now, after)
+    if not rows:
+        return 0
+    with store.transaction():  # a row that exists already is left as it is
+        return store.queue_mail(rows, now)

@@ -67,9 +67,13 @@ class Cases(Inventory):
         rows = list(self.db.query(_CASE_SQL + " WHERE c.alert = ?", [alert]))
         return self._case_of(rows[0]) if rows else None
 
-    def cases(self, *, open_only: bool = False) -> list[Case]:
-        """Every case (or the open ones), newest first."""
-        sql = _CASE_SQL + (" WHERE c.closed IS NULL" if open_only else "") + " ORDER BY c.id DESC"
+    def cases(self, *, open_only: bool = False, unattended: bool = False) -> list[Case]:
+        """Every case (or the open ones; ``unattended``: the open critical ones with no
+        action recorded, those reminders are about), newest first."""
+        where = " WHERE c.closed IS NULL" if open_only or unattended else ""
+        if unattended:
+            where += f" AND c.severity = 'critical' AND {_NO_ACTION}"
+        sql = _CASE_SQL + where + " ORDER BY c.id DESC"
         return [self._case_of(row) for row in self.db.query(sql)]
 
     def record_action(
@@ -143,4 +147,5 @@ class Cases(Inventory):
         )
 
 
+_NO_ACTION = "NOT EXISTS (SELECT 1 FROM case_actions x WHERE x.case_id = c.id)"
 _CASE_SQL = "SELECT c.*, a.id AS alert_id, a.title FROM cases c JOIN alerts a ON a.num = c.alert"
