@@ -110,6 +110,20 @@ class App:
         return self.config.email.digest
 
     @property
+    def regulators(self) -> dict[str, str]:
+        """Source name → the regulator as people know it ("EU Safety Gate"). A source named
+        after its kind gets its regulator's name without a sources.toml, so a broken one
+        keeps no record or list from naming the regulators it can."""
+        names = {kind.name: kind.title for kind in sources.REGISTRY.values() if kind.title}
+        try:
+            configs = self.config.sources.values()
+        except ConfigError:
+            return names
+        for cfg in configs:
+            names[cfg.name] = sources.REGISTRY[cfg.kind].title or cfg.name
+        return names
+
+    @property
     def watchlist_path(self) -> Path:
         """--watchlist (``shipped``: the one InkWatch ships), else watchlist.toml beside
         sources.toml. None there is an error: the shipped list holds none of her lots."""

@@ -3,17 +3,17 @@ year and by regulator, from the alerts stored so far."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
 
-from monitor import sources
 from monitor.cli.app import App, cli, pass_app
 from monitor.cli.output import TABLE_WIDTH, alert_columns, cut, emit, format_option, one_line
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.model import Brand
 from monitor.store import AlertQuery
+from monitor.store.alert_reads import BrandHistory
 
 
 @cli.command("brands")
@@ -23,9 +23,8 @@ def brands_cmd(app: App, fmt: str) -> None:
     """Each watchlist brand and its relevant alerts: how many, by year and by regulator."""
     brands = app.watchlist.brands
     with app.store() as store:
-        history = store.brand_history()
-    names = _regulator_names(app)
-    rows = [_brand_row(brand, history, names) for brand in brands]
+        history = store.brand_history(app.regulators)
+    rows = [_brand_row(brand, history) for brand in brands]
     rows.sort(key=lambda row: (-row["alerts"], row["brand"].casefold()))
     emit(rows, fmt, table=_brands_table, empty="The watchlist names no brands.")
 
@@ -48,35 +47,14 @@ def brand_cmd(app: App, name: str, fmt: str) -> None:
     emit(rows, fmt, table=_brand_alerts_table, empty="")
 
 
-def _regulator_names(app: App) -> dict[str, str]:
-    """Source name → the regulator as people know it ("EU Safety Gate"); without a
-    sources.toml, a source named after its kind still gets its regulator's name."""
-    names = {kind.name: kind.title for kind in sources.REGISTRY.values() if kind.title}
-    try:
-        configs = app.config.sources.values()
-    except ConfigError:
-        return names
-    for cfg in configs:
-        names[cfg.name] = sources.REGISTRY[cfg.kind].title or cfg.name
-    return names
-
-
-def _brand_row(
-    brand: Brand, history: list[tuple[str, str, str, int]], names: dict[str, str]
-) -> dict[str, Any]:
-    mine = [(year, source, count) for term, year, source, count in history if term == brand.name]
-    years: dict[str, int] = {}
-    regulators: dict[str, int] = {}
-    for year, source, count in mine:
-        years[year] = years.get(year, 0) + count
-        regulator = names.get(source, source)
-        regulators[regulator] = regulators.get(regulator, 0) + count
+def _brand_row(brand: Brand, history: Mapping[str, BrandHistory]) -> dict[str, Any]:
+    counts = history.get(brand.name, BrandHistory())
     return {
         "brand": brand.name,
-        "alerts": sum(years.values()),
-        "last_year": max(years) if years else None,
-        "by_year": dict(sorted(years.items())),
-        "by_regulator": dict(sorted(regulators.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "alerts": counts.alerts,
+        "last_year": max(counts.by_year) if counts.by_year else None,
+        "by_year": dict(sorted(counts.by_year.items())),
+        "by_regulator": dict(counts.regulators_by_count()),
     }
 
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor import sources
 from monitor.cli.app import App, cli, pass_app
 from monitor.cli.output import TABLE_WIDTH, cut, emit, format_option, one_line
 from monitor.cli.subscribers import valid_email
@@ -66,10 +65,7 @@ def _clinic(app: App) -> Clinic:
     from monitor.notify import render
     from monitor.notify.guidance import GUIDANCE_FILE, load_guidance, shipped_guidance
 
-    regulators = {
-        cfg.name: sources.REGISTRY[cfg.kind].title or cfg.name
-        for cfg in app.config.sources.values()
-    }
+    regulators = app.regulators
     try:
         guidance = load_guidance(app.config_path.parent / GUIDANCE_FILE)
     except ConfigError as exc:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from monitor import sources
 from monitor.cli.app import App, cli, pass_app
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.store import utcnow
 
 REPORT_FORMATS = ("html", "csv", "json")  # as monitor.notify.render.report, which loads late
@@ -47,7 +46,7 @@ def report(app: App, case_id: int, fmt: str, output: Path | None) -> None:
     if alert is None:
         raise MonitorError(f"case {case_id}: its alert {case.alert_id} is gone")
     data = render.report_data(
-        case, alert, regulator=_regulator(app, alert["source"]), made=utcnow()
+        case, alert, regulator=app.regulators.get(alert["source"], alert["source"]), made=utcnow()
     )
     writers = {"html": report_html, "csv": render.report_csv, "json": render.report_json}
     text = writers[fmt](data)
@@ -56,16 +55,6 @@ def report(app: App, case_id: int, fmt: str, output: Path | None) -> None:
     else:
         write_whole(output, text)
         click.echo(f"Case {case_id}: {fmt} report written to {output}", err=True)
-
-
-def _regulator(app: App, source: str) -> str:
-    """The regulator as people know it ("EU Safety Gate"), else the source's name."""
-    try:
-        configured = app.config.sources.get(source)
-    except ConfigError:  # a broken sources.toml must not keep the record from an inspector
-        configured = None
-    kind = sources.REGISTRY.get(configured.kind if configured else source)
-    return (kind.title if kind else "") or source
 
 
 def write_whole(path: Path, text: str) -> None:

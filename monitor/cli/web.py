@@ -10,7 +10,6 @@ import click
 
 from monitor.cli.alerts import parse_when
 from monitor.cli.app import App, cli, pass_app
-from monitor.cli.brands import _regulator_names
 from monitor.model import SEVERITIES, Severity
 from monitor.store import AlertQuery
 
@@ -38,7 +37,7 @@ def atom_cmd(
     )
     with app.store() as store:
         rows = store.alerts(query)
-    feed = render_atom(rows, self_url=self_url, regulators=_regulator_names(app))
+    feed = render_atom(rows, self_url=self_url, regulators=app.regulators)
     sys.stdout.buffer.write(feed)
     sys.stdout.buffer.flush()
 
@@ -60,7 +59,7 @@ def serve_cmd(app: App, host: str, port: int) -> None:
         db=app.db_path,
         host=host,
         password=os.environ.get(PASSWORD_VARIABLE) or None,
-        regulators=_regulator_names(app),
+        regulators=app.regulators,
         brands=tuple(brand.name for brand in app.watchlist.brands),
     )
     web = make_app(site)

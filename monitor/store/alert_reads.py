@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.errors import StoreError
@@ -48,6 +48,22 @@ def fts_query(text: str) -> str:
         if word:
             terms.append(f'"{word}"' + ("*" if prefix else ""))
     return " ".join(terms)
+
+
+@dataclass(slots=True)
+class BrandHistory:
+    """A brand's relevant alerts, counted by year and by regulator."""
+
+    by_year: dict[str, int] = field(default_factory=dict)
+    by_regulator: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def alerts(self) -> int:
+        return sum(self.by_year.values())
+
+    def regulators_by_count(self) -> list[tuple[str, int]]:
+        """The regulators, those with the most alerts first."""
+        return sorted(self.by_regulator.items(), key=lambda item: (-item[1], item[0]))
 
 
 class AlertReads(Connection):
@@ -185,16 +201,24 @@ class AlertReads(Connection):
                 num, revision = row["num"], row["revision"]
                 yield num, revision, alert_of(row), decode(row)
 
-    def brand_history(self) -> list[tuple[str, str, str, int]]:
-        """(watchlist brand, year, source, relevant alerts) for every brand the current
-        verdicts name, by the alert's date; for `inkwatch brands`."""
+    def brand_history(self, regulators: Mapping[str, str] | None = None) -> dict[str, BrandHistory]:
+        """Each brand the current verdicts name (as the watchlist names it): its relevant
+        alerts by year (of the alert's date) and by regulator (``regulators`` names a
+        source as people know it; else the source's own name), for `inkwatch brands`."""
+        names = regulators or {}
         cursor = self.db.execute(
             "SELECT m.term, substr(a.date, 1, 4) AS year, a.source, count(DISTINCT a.num) "
             "FROM matches m JOIN alerts a ON a.num = m.alert AND a.revision = m.revision "
             "WHERE m.kind = 'brand' AND a.relevant = 1 GROUP BY m.term, year, a.source "
             "ORDER BY m.term COLLATE NOCASE, year, a.source"
         )
-        return [tuple(row) for row in cursor]
+        found: dict[str, BrandHistory] = {}
+        for term, year, source, count in cursor:
+            history = found.setdefault(term, BrandHistory())
+            history.by_year[year] = history.by_year.get(year, 0) + count
+            regulator = names.get(source, source)
+            history.by_regulator[regulator] = history.by_regulator.get(regulator, 0) + count
+        return found
 
     def countries(self) -> set[str]:
         """Every country an alert carries, as the regulators wrote it."""

@@ -10,6 +10,7 @@ from typing import Any
 from monitor.errors import StoreError
 from monitor.model import SEVERITIES, Case, Severity
 from monitor.store import AlertQuery, Store
+from monitor.store.alert_reads import BrandHistory
 from monitor.web.atom import web_link
 
 PAGE_SIZE = 100  # alerts on the list page
@@ -85,22 +86,16 @@ def brand_history(
     store: Store, brands: Sequence[str], regulators: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """Each watchlist brand's relevant alerts by year and by regulator (`inkwatch brands`)."""
-    history = store.brand_history()
+    history = store.brand_history(regulators)
     rows: list[dict[str, Any]] = []
     for brand in brands:
-        years: dict[str, int] = {}
-        by: dict[str, int] = {}
-        for term, year, source, count in history:
-            if term == brand:
-                years[year] = years.get(year, 0) + count
-                name = regulators.get(source, source)
-                by[name] = by.get(name, 0) + count
+        counts = history.get(brand, BrandHistory())
         rows.append(
             {
                 "brand": brand,
-                "alerts": sum(years.values()),
-                "by_year": sorted(years.items()),
-                "by_regulator": sorted(by.items(), key=lambda kv: (-kv[1], kv[0])),
+                "alerts": counts.alerts,
+                "by_year": sorted(counts.by_year.items()),
+                "by_regulator": counts.regulators_by_count(),
             }
         )
     rows.sort(key=lambda row: (-row["alerts"], row["brand"].casefold()))
